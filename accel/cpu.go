@@ -1,0 +1,47 @@
+package accel
+
+import (
+	"runtime"
+
+	"golang.org/x/sys/cpu"
+)
+
+// Features lists the CPU features accel looks for that this machine has,
+// in the order accel prefers them (for example "avx512f", "avx2", "fma").
+func Features() []string {
+	var fs []string
+	if runtime.GOARCH != "amd64" {
+		return fs
+	}
+	for _, f := range []struct {
+		name string
+		ok   bool
+	}{
+		{"avx512f", cpu.X86.HasAVX512F},
+		{"avx512bw", cpu.X86.HasAVX512BW},
+		{"avx512vl", cpu.X86.HasAVX512VL},
+		{"avx512vnni", cpu.X86.HasAVX512VNNI},
+		{"avx2", cpu.X86.HasAVX2},
+		{"fma", cpu.X86.HasFMA},
+		{"avx", cpu.X86.HasAVX},
+	} {
+		if f.ok {
+			fs = append(fs, f.name)
+		}
+	}
+	return fs
+}
+
+// Kernel names one kernel family and the implementation this process uses
+// for it.
+type Kernel struct {
+	Name string // the kernel, e.g. "sgemm"
+	Impl string // its implementation, e.g. "avx512 16x32" or "go 4x8"
+}
+
+// Kernels reports the implementation chosen for each kernel family.
+func Kernels() []Kernel {
+	return []Kernel{
+		{"sgemm", gemm.name},
+	}
+}

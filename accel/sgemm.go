@@ -1,0 +1,351 @@
+package accel
+
+import (
+	"fmt"
+	"sync"
+)
+
+// Sgemm computes C = alpha·op(A)·op(B) + beta·C on row-major matrices, with
+// BLAS semantics:
+//
+//	for i := 0; i < m; i++ {
+//		for j := 0; j < n; j++ {
+//			var s float32
+//			for p := 0; p < k; p++ {
+//				s += opA(i, p) * opB(p, j)
+//			}
+//			c[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
+//		}
+//	}
+//
+// where opA(i, p) is a[i*lda+p], or a[p*lda+i] when transA, so op(A) is m×k;
+// and opB(p, j) is b[p*ldb+j], or b[j*ldb+p] when transB, so op(B) is k×n.
+// When beta is 0, C is not read (NaNs in it do not propagate). C must not
+// alias A or B. The summation order over p is fixed (blocks of gemmKC, each
+// summed in order), so the result does not depend on the thread count.
+//
+// It panics if a dimension is negative, a leading dimension is smaller than
+// its row, or a slice is too short (see the package doc).
+func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	if m*n*k <= gemmSmall {
+		sgemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	sgemmPacked(gemm, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil)
+}
+
+// tileFunc is an epilogue run on a finished block of C: rows i..i+h,
+// columns j..j+w. sgemmPacked calls it once per micro-tile, right after the
+// tile's last depth block is written, while the tile is still in L1; calls
+// for different tiles may run concurrently.
+type tileFunc func(i, h, j, w int)
+
+// sgemmEpilogue is Sgemm followed by post over every element of C, fused
+// into the tile loop when the product goes through the packed path. Conv2D
+// uses it to add bias, apply a folded batch norm and an activation.
+func sgemmEpilogue(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, post tileFunc) {
+	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 || m*n*k <= gemmSmall {
+		Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		if post != nil {
+			post(0, m, 0, n)
+		}
+		return
+	}
+	sgemmPacked(gemm, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, post)
+}
+
+func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("accel: Sgemm: negative dimension m=%d n=%d k=%d", m, n, k))
+	}
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	checkMatrix("a", a, ar, ac, lda)
+	checkMatrix("b", b, br, bc, ldb)
+	checkMatrix("c", c, m, n, ldc)
+}
+
+// checkMatrix panics unless s holds a rows×cols row-major matrix with
+// leading dimension ld.
+func checkMatrix(name string, s []float32, rows, cols, ld int) {
+	if ld < max(cols, 1) {
+		panic(fmt.Sprintf("accel: Sgemm: ld%s = %d, less than its %d columns", name, ld, cols))
+	}
+	if rows == 0 || cols == 0 {
+		return
+	}
+	if need := (rows-1)*ld + cols; len(s) < need {
+		panic(fmt.Sprintf("accel: Sgemm: len(%s) = %d, need at least %d for %d×%d ld%s=%d", name, len(s), need, rows, cols, name, ld))
+	}
+}
+
+// scaleC sets C = beta·C (C = 0 when beta is 0, whatever C held).
+func scaleC(m, n int, beta float32, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		if beta != 1 {
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+	}
+}
+
+// gemmSmall is the size m·n·k at or below which Sgemm skips packing: the
+// copies cost more than they save (chosen from BenchmarkSgemmSmall).
+const gemmSmall = 16 * 16 * 16
+
+// sgemmSmall is the unpacked path for tiny products: for each output row,
+// axpy the rows of op(B) into a row accumulator.
+func sgemmSmall(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	var buf [gemmSmall]float32
+	acc := buf[:n]
+	if n > len(buf) {
+		acc = make([]float32, n)
+	}
+	for i := 0; i < m; i++ {
+		clear(acc)
+		for p := 0; p < k; p++ {
+			av := a[i*lda+p]
+			if transA {
+				av = a[p*lda+i]
+			}
+			if transB {
+				for j := range acc {
+					acc[j] += av * b[j*ldb+p]
+				}
+			} else {
+				brow := b[p*ldb : p*ldb+n]
+				for j, bv := range brow {
+					acc[j] += av * bv
+				}
+			}
+		}
+		row := c[i*ldc : i*ldc+n]
+		for j, s := range acc {
+			if beta == 0 {
+				row[j] = alpha * s
+			} else {
+				row[j] = alpha*s + beta*row[j]
+			}
+		}
+	}
+}
+
+// Cache blocking (Goto & van de Geijn, "Anatomy of high-performance matrix
+// multiplication", 2008, §6; the BLIS loop order). Sizes come from this
+// machine's caches: 48 KiB L1d and 1 MiB L2 per core.
+const (
+	l1Bytes = 48 << 10
+	l2Bytes = 1 << 20
+
+	// gemmKC is the depth of a packed block. A kc×NR micro-panel of B stays
+	// in L1 while the micro-kernel sweeps the MR-row panels of A past it:
+	// with NR=32, 192·32·4 B = 24 KiB, half of L1, leaving room for the A
+	// panel and C tile streaming through.
+	gemmKC = 192
+	// gemmMC is the rows of A one task packs and keeps in L2: an mc×kc block
+	// of 384·192·4 B = 288 KiB, about a quarter of L2, so the B panel's
+	// lines and C survive beside it.
+	gemmMC = 384
+	// gemmNC is the columns of a packed B panel, kept in the shared L3:
+	// 4096·192·4 B = 3 MiB.
+	gemmNC = 4096
+)
+
+// gemmKernel is a register-blocked micro-kernel: it multiplies a packed
+// mr×k panel of A by a packed k×nr panel of B.
+type gemmKernel struct {
+	name   string
+	mr, nr int
+	// tile computes, for a full mr×nr tile,
+	//	c[i*ldc+j] = alpha·Σ_p a[p*mr+i]·b[p*nr+j] + beta·c[i*ldc+j]
+	// with c not read when beta is 0. k ≥ 1.
+	tile func(k int, a, b, c []float32, ldc int, alpha, beta float32)
+}
+
+// gemm is the micro-kernel Sgemm uses, chosen at start-up (sgemm_amd64.go).
+var gemm = gemmGo
+
+// buffers for packed panels, reused across calls.
+var packPool sync.Pool
+
+func getBuf(n int) *[]float32 {
+	if p, ok := packPool.Get().(*[]float32); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	s := make([]float32, n, n+n/4)
+	return &s
+}
+
+func putBuf(p *[]float32) { packPool.Put(p) }
+
+// sgemmPacked is the blocked, packed, parallel Sgemm with micro-kernel kern.
+//
+// Loops, outermost first: jc over NC-column panels of C; pc over KC-deep
+// blocks (B's kc×nc panel packed once, shared by every task); A's m×kc block
+// packed once; then tasks over (MC-row block, column chunk) tiles of C run on
+// the pool, each sweeping NR-column micro-panels of B (held in L1) across
+// MR-row panels of A (held in L2). Only whole pc blocks are summed into C, in
+// order, so every element sees the same sequence of additions whatever the
+// thread count.
+func sgemmPacked(kern gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, post tileFunc) {
+	mr, nr := kern.mr, kern.nr
+	mPanels := (m + mr - 1) / mr
+	kc0 := min(k, gemmKC)
+	nc0 := min(roundUp(n, nr), gemmNC)
+	bufA := getBuf(mPanels * mr * kc0)
+	bufB := getBuf(nc0 * kc0)
+	defer putBuf(bufA)
+	defer putBuf(bufB)
+	ap, bp := *bufA, *bufB
+
+	for jc := 0; jc < n; jc += gemmNC {
+		nc := min(n-jc, gemmNC)
+		nPanels := (nc + nr - 1) / nr
+		for pc := 0; pc < k; pc += gemmKC {
+			kc := min(k-pc, gemmKC)
+			betaBlock := beta
+			if pc > 0 {
+				betaBlock = 1
+			}
+			last := post != nil && pc+kc == k
+			parallelFor(nPanels, func(t int) {
+				packB(transB, b, ldb, pc, kc, jc+t*nr, min(nr, nc-t*nr), nr, bp[t*nr*kc:(t+1)*nr*kc])
+			})
+			parallelFor(mPanels, func(t int) {
+				packA(transA, a, lda, t*mr, min(mr, m-t*mr), pc, kc, mr, ap[t*mr*kc:(t+1)*mr*kc])
+			})
+			// Tiles: MC-row blocks times column chunks, enough of them to keep
+			// every thread busy.
+			mBlocks := (m + gemmMC - 1) / gemmMC
+			chunks := 1
+			if th := Threads(); mBlocks < 4*th {
+				chunks = min(nPanels, (4*th+mBlocks-1)/mBlocks)
+			}
+			panelsPerChunk := (nPanels + chunks - 1) / chunks
+			chunks = (nPanels + panelsPerChunk - 1) / panelsPerChunk
+			parallelFor(mBlocks*chunks, func(t int) {
+				ib, cb := t/chunks, t%chunks
+				i0, i1 := ib*gemmMC, min(m, (ib+1)*gemmMC)
+				p0, p1 := cb*panelsPerChunk, min(nPanels, (cb+1)*panelsPerChunk)
+				var edge [gemmMaxTile]float32
+				for jp := p0; jp < p1; jp++ {
+					j := jc + jp*nr
+					w := min(nr, jc+nc-j)
+					bpan := bp[jp*nr*kc : (jp+1)*nr*kc]
+					for i := i0; i < i1; i += mr {
+						h := min(mr, m-i)
+						apan := ap[(i/mr)*mr*kc : (i/mr+1)*mr*kc]
+						if h == mr && w == nr {
+							kern.tile(kc, apan, bpan, c[i*ldc+j:], ldc, alpha, betaBlock)
+							if last {
+								post(i, h, j, w)
+							}
+							continue
+						}
+						// Edge tile: compute the whole tile into a scratch
+						// block, then merge the part inside C.
+						tmp := edge[:mr*nr]
+						kern.tile(kc, apan, bpan, tmp, nr, 1, 0)
+						for r := 0; r < h; r++ {
+							crow := c[(i+r)*ldc+j : (i+r)*ldc+j+w]
+							trow := tmp[r*nr : r*nr+w]
+							if betaBlock == 0 {
+								for q, v := range trow {
+									crow[q] = alpha * v
+								}
+							} else {
+								for q, v := range trow {
+									crow[q] = alpha*v + betaBlock*crow[q]
+								}
+							}
+						}
+						if last {
+							post(i, h, j, w)
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// gemmMaxTile bounds mr·nr over every micro-kernel.
+const gemmMaxTile = 16 * 32
+
+func roundUp(x, m int) int { return (x + m - 1) / m * m }
+
+// packA copies rows i0..i0+h of op(A), columns p0..p0+kc, into dst as one
+// MR-row panel: dst[p*mr+r] = opA(i0+r, p0+p), zero for r ≥ h.
+func packA(trans bool, a []float32, lda, i0, h, p0, kc, mr int, dst []float32) {
+	if trans {
+		// op(A)(i, p) = a[p*lda+i]: each p is a contiguous run of h values.
+		for p := 0; p < kc; p++ {
+			src := a[(p0+p)*lda+i0 : (p0+p)*lda+i0+h]
+			d := dst[p*mr : p*mr+mr]
+			copy(d, src)
+			clear(d[h:])
+		}
+		return
+	}
+	for r := 0; r < h; r++ {
+		src := a[(i0+r)*lda+p0 : (i0+r)*lda+p0+kc]
+		for p, v := range src {
+			dst[p*mr+r] = v
+		}
+	}
+	for r := h; r < mr; r++ {
+		for p := 0; p < kc; p++ {
+			dst[p*mr+r] = 0
+		}
+	}
+}
+
+// packB copies rows p0..p0+kc of op(B), columns j0..j0+w, into dst as one
+// NR-column panel: dst[p*nr+q] = opB(p0+p, j0+q), zero for q ≥ w.
+func packB(trans bool, b []float32, ldb, p0, kc, j0, w, nr int, dst []float32) {
+	if trans {
+		// op(B)(p, j) = b[j*ldb+p]: each column j is a contiguous run.
+		for q := 0; q < w; q++ {
+			src := b[(j0+q)*ldb+p0 : (j0+q)*ldb+p0+kc]
+			for p, v := range src {
+				dst[p*nr+q] = v
+			}
+		}
+		if w < nr {
+			for p := 0; p < kc; p++ {
+				clear(dst[p*nr+w : p*nr+nr])
+			}
+		}
+		return
+	}
+	for p := 0; p < kc; p++ {
+		d := dst[p*nr : p*nr+nr]
+		copy(d, b[(p0+p)*ldb+j0:(p0+p)*ldb+j0+w])
+		clear(d[w:])
+	}
+}

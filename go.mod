@@ -1,0 +1,3 @@
+module govision.dev
+
+go 1.26

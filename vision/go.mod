@@ -1,0 +1,5 @@
+module govision.dev/vision
+
+go 1.26
+
+replace govision.dev/accel => ../accel
