@@ -128,9 +128,11 @@ func sgemmSmall(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 	for i := 0; i < m; i++ {
 		clear(acc)
 		for p := 0; p < k; p++ {
-			av := a[i*lda+p]
+			var av float32
 			if transA {
 				av = a[p*lda+i]
+			} else {
+				av = a[i*lda+p]
 			}
 			if transB {
 				for j := range acc {
@@ -239,19 +241,11 @@ func sgemmPacked(kern gemmKernel, transA, transB bool, m, n, k int, alpha float3
 			parallelFor(mPanels, func(t int) {
 				packA(transA, a, lda, t*mr, min(mr, m-t*mr), pc, kc, mr, ap[t*mr*kc:(t+1)*mr*kc])
 			})
-			// Tiles: MC-row blocks times column chunks, enough of them to keep
-			// every thread busy.
-			mBlocks := (m + gemmMC - 1) / gemmMC
-			chunks := 1
-			if th := Threads(); mBlocks < 4*th {
-				chunks = min(nPanels, (4*th+mBlocks-1)/mBlocks)
-			}
-			panelsPerChunk := (nPanels + chunks - 1) / chunks
-			chunks = (nPanels + panelsPerChunk - 1) / panelsPerChunk
-			parallelFor(mBlocks*chunks, func(t int) {
-				ib, cb := t/chunks, t%chunks
-				i0, i1 := ib*gemmMC, min(m, (ib+1)*gemmMC)
-				p0, p1 := cb*panelsPerChunk, min(nPanels, (cb+1)*panelsPerChunk)
+			g := newGemmGrid(m, nPanels, mr, Threads())
+			parallelFor(g.mBlocks*g.chunks, func(t int) {
+				ib, cb := t/g.chunks, t%g.chunks
+				i0, i1 := ib*g.mc, min(m, (ib+1)*g.mc)
+				p0, p1 := cb*g.perChunk, min(nPanels, (cb+1)*g.perChunk)
 				var edge [gemmMaxTile]float32
 				for jp := p0; jp < p1; jp++ {
 					j := jc + jp*nr
@@ -292,6 +286,32 @@ func sgemmPacked(kern gemmKernel, transA, transB bool, m, n, k int, alpha float3
 			})
 		}
 	}
+}
+
+// gemmGrid splits one packed block of C into tasks: mBlocks row blocks of
+// mc rows (a multiple of MR, at most gemmMC, as even as possible) times
+// chunks column chunks of perChunk NR-wide panels.
+type gemmGrid struct {
+	mc, mBlocks      int
+	perChunk, chunks int
+}
+
+// gemmTasksPerThread is how many tasks per thread the grid aims for, so
+// that dynamic hand-out evens out tasks of unequal cost.
+const gemmTasksPerThread = 4
+
+func newGemmGrid(m, nPanels, mr, threads int) gemmGrid {
+	var g gemmGrid
+	g.mBlocks = (m + gemmMC - 1) / gemmMC
+	g.mc = roundUp((m+g.mBlocks-1)/g.mBlocks, mr)
+	g.mBlocks = (m + g.mc - 1) / g.mc
+	g.chunks = 1
+	if threads > 1 && g.mBlocks < gemmTasksPerThread*threads {
+		g.chunks = min(nPanels, (gemmTasksPerThread*threads+g.mBlocks-1)/g.mBlocks)
+	}
+	g.perChunk = (nPanels + g.chunks - 1) / g.chunks
+	g.chunks = (nPanels + g.perChunk - 1) / g.perChunk
+	return g
 }
 
 // gemmMaxTile bounds mr·nr over every micro-kernel.

@@ -1,0 +1,274 @@
+package accel
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// edgeSizes straddle every unroll (4), register tile (6, 8, 16, 32) and
+// cache block (KC=192, MC=384) edge of the micro-kernels.
+var edgeSizes = []int{0, 1, 2, 3, 7, 8, 15, 16, 17, 31, 33}
+
+// bigShapes cross the cache blocks: m past MC, k past KC, n past NR.
+var bigShapes = [][3]int{
+	{255, 256, 257}, {256, 256, 256}, {257, 255, 511}, {511, 33, 257},
+	{17, 511, 256}, {33, 257, 385}, {385, 17, 193}, {1, 511, 511}, {511, 1, 255},
+}
+
+// gemmCase is one Sgemm call with its operands laid out in guarded buffers.
+type gemmCase struct {
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	lda, ldb, ldc  int
+	off            int // start offset of each operand inside its buffer
+}
+
+func (tc gemmCase) String() string {
+	return fmt.Sprintf("tA=%v,tB=%v,m=%d,n=%d,k=%d,alpha=%g,beta=%g,ld=%d/%d/%d,off=%d",
+		tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, tc.beta, tc.lda, tc.ldb, tc.ldc, tc.off)
+}
+
+// operands returns a, b and c filled for tc. Every element of c's buffer
+// outside the m×n matrix is NaN (a guard band), and so is the inside when
+// beta is 0, to prove C is then not read.
+func (tc gemmCase) operands(rng *rand.Rand) (a, b, cbuf []float32) {
+	fill := func(rows, ld int) []float32 {
+		s := make([]float32, tc.off+rows*ld+8)
+		for i := range s {
+			s[i] = rng.Float32()*2 - 1
+		}
+		return s
+	}
+	ar, br := tc.m, tc.k
+	if tc.transA {
+		ar = tc.k
+	}
+	if tc.transB {
+		br = tc.n
+	}
+	a, b = fill(ar, tc.lda), fill(br, tc.ldb)
+	cbuf = make([]float32, tc.off+tc.m*tc.ldc+8)
+	nan := float32(math.NaN())
+	for i := range cbuf {
+		cbuf[i] = nan
+	}
+	if tc.beta != 0 {
+		for i := 0; i < tc.m; i++ {
+			for j := 0; j < tc.n; j++ {
+				cbuf[tc.off+i*tc.ldc+j] = rng.Float32()*2 - 1
+			}
+		}
+	}
+	return a, b, cbuf
+}
+
+// gemmTolerance is the relative error allowed per element: a float32 sum
+// of k products, reordered (blocked, fused multiply-add), may differ from
+// the in-order sum by up to about k·ε times the sum of the magnitudes of its
+// terms (Higham, Accuracy and Stability of Numerical Algorithms, §3.1).
+// The factor 2 covers the alpha/beta update.
+func gemmTolerance(k int) float64 { return 2 * float64(k+2) * 0x1p-24 }
+
+// checkGemm compares got (a C buffer after the call) with want (after
+// sgemmRef on the same input), element by element, and the guard band.
+func checkGemmResult(t *testing.T, tc gemmCase, a, b, got, want []float32) {
+	t.Helper()
+	tol := gemmTolerance(tc.k)
+	bad := 0
+	for idx := range got {
+		i, j := (idx-tc.off)/tc.ldc, (idx-tc.off)%tc.ldc
+		inside := idx >= tc.off && i < tc.m && j < tc.n
+		g, w := got[idx], want[idx]
+		if !inside {
+			if !math.IsNaN(float64(g)) {
+				t.Errorf("%v: guard element %d overwritten with %g", tc, idx, g)
+				bad++
+			}
+		} else {
+			// Bound: sum of |terms| of the exact result.
+			var mag float64
+			for p := 0; p < tc.k; p++ {
+				av, bv := tc.at(a, true, i, p), tc.at(b, false, p, j)
+				mag += math.Abs(float64(av) * float64(bv))
+			}
+			mag = mag*math.Abs(float64(tc.alpha)) + 1
+			if d := math.Abs(float64(g) - float64(w)); !(d <= tol*mag) {
+				t.Errorf("%v: c[%d,%d] = %g, reference %g (|diff| %.3g > %.3g)", tc, i, j, g, w, d, tol*mag)
+				bad++
+			}
+		}
+		if bad > 5 {
+			t.FailNow()
+		}
+	}
+}
+
+// at reads op(A)(i, p) (isA) or op(B)(i, p) from an operand buffer.
+func (tc gemmCase) at(s []float32, isA bool, i, p int) float32 {
+	s = s[tc.off:]
+	if isA {
+		if tc.transA {
+			return s[p*tc.lda+i]
+		}
+		return s[i*tc.lda+p]
+	}
+	if tc.transB {
+		return s[p*tc.ldb+i]
+	}
+	return s[i*tc.ldb+p]
+}
+
+// gemmCases enumerates the test cases: every edge size for m, n and k,
+// cycling through transposes, alpha/beta and offsets, then the big shapes
+// with every transpose.
+func gemmCases() []gemmCase {
+	scalars := []float32{0, 1, -0.5}
+	var cs []gemmCase
+	add := func(i int, m, n, k int, tA, tB bool) {
+		alpha, beta := scalars[i%3], scalars[(i/3)%3]
+		extra := i % 5 // leading dimensions wider than the matrix
+		tc := gemmCase{transA: tA, transB: tB, m: m, n: n, k: k, alpha: alpha, beta: beta, off: i % 8}
+		tc.lda, tc.ldb, tc.ldc = k+extra, n+extra, n+extra+1
+		if tA {
+			tc.lda = m + extra
+		}
+		if tB {
+			tc.ldb = k + extra
+		}
+		tc.lda, tc.ldb = max(tc.lda, 1), max(tc.ldb, 1)
+		cs = append(cs, tc)
+	}
+	i := 0
+	for _, m := range edgeSizes {
+		for _, n := range edgeSizes {
+			for _, k := range edgeSizes {
+				add(i, m, n, k, i%2 == 1, (i/2)%2 == 1)
+				i++
+			}
+		}
+	}
+	for _, s := range bigShapes {
+		for tr := 0; tr < 4; tr++ {
+			add(i, s[0], s[1], s[2], tr%2 == 1, tr/2 == 1)
+			i++
+		}
+	}
+	return cs
+}
+
+func runGemm(kern *gemmKernel, tc gemmCase, a, b, c []float32) {
+	o := tc.off
+	if kern == nil {
+		Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a[o:], tc.lda, b[o:], tc.ldb, tc.beta, c[o:], tc.ldc)
+		return
+	}
+	checkGemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, a[o:], tc.lda, b[o:], tc.ldb, c[o:], tc.ldc)
+	if tc.m == 0 || tc.n == 0 {
+		return
+	}
+	if tc.k == 0 || tc.alpha == 0 {
+		scaleC(tc.m, tc.n, tc.beta, c[o:], tc.ldc)
+		return
+	}
+	sgemmPacked(*kern, tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a[o:], tc.lda, b[o:], tc.ldb, tc.beta, c[o:], tc.ldc, nil)
+}
+
+// TestSgemm runs every micro-kernel the machine has, through the packed
+// path, plus the public Sgemm (small and packed paths), against sgemmRef.
+func TestSgemm(t *testing.T) {
+	impls := map[string]*gemmKernel{"Sgemm": nil}
+	for _, k := range gemmKernels() {
+		impls[k.name] = &k
+	}
+	cases := gemmCases()
+	if testing.Short() {
+		cases = cases[:len(cases)/4]
+	}
+	for name, kern := range impls {
+		t.Run(name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			for _, tc := range cases {
+				a, b, c := tc.operands(rng)
+				want := append([]float32(nil), c...)
+				o := tc.off
+				sgemmRef(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a[o:], tc.lda, b[o:], tc.ldb, tc.beta, want[o:], tc.ldc)
+				runGemm(kern, tc, a, b, c)
+				checkGemmResult(t, tc, a, b, c, want)
+			}
+		})
+	}
+}
+
+// TestSgemmThreads checks that the result is bit for bit the same at every
+// thread count: each element's reduction stays in one goroutine.
+func TestSgemmThreads(t *testing.T) {
+	defer SetThreads(0)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, s := range bigShapes {
+		tc := gemmCase{m: s[0], n: s[1], k: s[2], alpha: 1, beta: 0, lda: s[2], ldb: s[1], ldc: s[1]}
+		a, b, c1 := tc.operands(rng)
+		c4 := append([]float32(nil), c1...)
+		SetThreads(1)
+		runGemm(nil, tc, a, b, c1)
+		SetThreads(4)
+		runGemm(nil, tc, a, b, c4)
+		for i := range c1 {
+			if math.Float32bits(c1[i]) != math.Float32bits(c4[i]) {
+				t.Fatalf("%v: c[%d] = %g with 1 thread, %g with 4", tc, i, c1[i], c4[i])
+			}
+		}
+	}
+}
+
+func TestSgemmEpilogue(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, s := range append([][3]int{{3, 5, 7}}, bigShapes...) {
+		tc := gemmCase{m: s[0], n: s[1], k: s[2], alpha: 1, beta: 0, lda: s[2], ldb: s[1], ldc: s[1]}
+		a, b, c := tc.operands(rng)
+		want := append([]float32(nil), c...)
+		Sgemm(false, false, tc.m, tc.n, tc.k, 1, a, tc.lda, b, tc.ldb, 0, want, tc.ldc)
+		for i := range want[:tc.m*tc.ldc] {
+			want[i] = 2*want[i] + float32(i/tc.ldc)
+		}
+		sgemmEpilogue(false, false, tc.m, tc.n, tc.k, 1, a, tc.lda, b, tc.ldb, 0, c, tc.ldc, func(i, h, j, w int) {
+			for r := i; r < i+h; r++ {
+				for q := j; q < j+w; q++ {
+					c[r*tc.ldc+q] = 2*c[r*tc.ldc+q] + float32(r)
+				}
+			}
+		})
+		for i := range want {
+			if math.Float32bits(c[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%v: element %d = %g after the epilogue, want %g (each element exactly once)", tc, i, c[i], want[i])
+			}
+		}
+	}
+}
+
+func TestSgemmPanics(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		call func()
+		msg  string
+	}{
+		{"negative", func() { Sgemm(false, false, -1, 1, 1, 1, nil, 1, nil, 1, 0, nil, 1) }, "accel: Sgemm: negative dimension m=-1 n=1 k=1"},
+		{"short c", func() {
+			Sgemm(false, false, 3, 4, 1, 1, make([]float32, 3), 1, make([]float32, 4), 4, 0, make([]float32, 10), 4)
+		}, "accel: Sgemm: len(c) = 10, need at least 12 for 3×4 ldc=4"},
+		{"small lda", func() {
+			Sgemm(false, false, 2, 2, 3, 1, make([]float32, 6), 2, make([]float32, 6), 2, 0, make([]float32, 4), 2)
+		}, "accel: Sgemm: lda = 2, less than its 3 columns"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				if r := recover(); r != tc.msg {
+					t.Errorf("panic %q, want %q", r, tc.msg)
+				}
+			}()
+			tc.call()
+		})
+	}
+}
