@@ -1,3 +1,18 @@
 module govision.dev
 
-go 1.26
+go 1.26.0
+
+require (
+	github.com/viterin/vek v0.4.3
+	gonum.org/v1/gonum v0.17.0
+	govision.dev/accel v0.0.0-00010101000000-000000000000
+)
+
+require (
+	github.com/chewxy/math32 v1.10.1 // indirect
+	github.com/viterin/partial v1.1.0 // indirect
+	golang.org/x/exp v0.0.0-20230817173708-d852ddb80c63 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+)
+
+replace govision.dev/accel => ./accel
