@@ -157,23 +157,28 @@ func sgemmSmall(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 }
 
 // Cache blocking (Goto & van de Geijn, "Anatomy of high-performance matrix
-// multiplication", 2008, §6; the BLIS loop order). Sizes come from this
-// machine's caches: 48 KiB L1d and 1 MiB L2 per core.
+// multiplication", 2008, §6; the BLIS loop order), derived from the cache
+// sizes of the machines govision is tuned on: 48 KiB L1d and at least
+// 1 MiB L2 per core (the CI machine has 2 MiB).
 const (
 	l1Bytes = 48 << 10
 	l2Bytes = 1 << 20
 
+	// gemmMaxNR is the widest micro-kernel's NR (AVX-512: 32 floats).
+	gemmMaxNR = 32
+
 	// gemmKC is the depth of a packed block. A kc×NR micro-panel of B stays
-	// in L1 while the micro-kernel sweeps the MR-row panels of A past it:
-	// with NR=32, 192·32·4 B = 24 KiB, half of L1, leaving room for the A
-	// panel and C tile streaming through.
-	gemmKC = 192
-	// gemmMC is the rows of A one task packs and keeps in L2: an mc×kc block
-	// of 384·192·4 B = 288 KiB, about a quarter of L2, so the B panel's
-	// lines and C survive beside it.
-	gemmMC = 384
+	// in L1 while the micro-kernel sweeps the MR-row panels of A past it, so
+	// it takes two thirds of L1 (256·32·4 B = 32 KiB), leaving the rest for
+	// the A panel and the C tile streaming through. Deeper blocks also mean
+	// fewer passes over C. BenchmarkSgemm chose 256 over 192 and 320.
+	gemmKC = l1Bytes * 2 / 3 / (gemmMaxNR * 4)
+	// gemmMC bounds the rows of A one task keeps in L2 while it sweeps the
+	// B panels: an mc×kc block of half of L2 (512·256·4 B = 512 KiB), so
+	// the B panel's lines and C survive beside it.
+	gemmMC = l2Bytes / 2 / (gemmKC * 4)
 	// gemmNC is the columns of a packed B panel, kept in the shared L3:
-	// 4096·192·4 B = 3 MiB.
+	// 4096·256·4 B = 4 MiB.
 	gemmNC = 4096
 )
 
@@ -235,8 +240,10 @@ func sgemmPacked(kern gemmKernel, transA, transB bool, m, n, k int, alpha float3
 				betaBlock = 1
 			}
 			last := post != nil && pc+kc == k
-			parallelFor(nPanels, func(t int) {
-				packB(transB, b, ldb, pc, kc, jc+t*nr, min(nr, nc-t*nr), nr, bp[t*nr*kc:(t+1)*nr*kc])
+			bGroups := (nPanels + packBGroup - 1) / packBGroup
+			parallelFor(bGroups, func(t int) {
+				p0, p1 := t*packBGroup, min(nPanels, (t+1)*packBGroup)
+				packB(transB, b, ldb, pc, kc, jc+p0*nr, min(p1*nr, nc)-p0*nr, nr, bp[p0*nr*kc:p1*nr*kc])
 			})
 			parallelFor(mPanels, func(t int) {
 				packA(transA, a, lda, t*mr, min(mr, m-t*mr), pc, kc, mr, ap[t*mr*kc:(t+1)*mr*kc])
@@ -322,6 +329,7 @@ func roundUp(x, m int) int { return (x + m - 1) / m * m }
 // packA copies rows i0..i0+h of op(A), columns p0..p0+kc, into dst as one
 // MR-row panel: dst[p*mr+r] = opA(i0+r, p0+p), zero for r ≥ h.
 func packA(trans bool, a []float32, lda, i0, h, p0, kc, mr int, dst []float32) {
+	dst = dst[:kc*mr]
 	if trans {
 		// op(A)(i, p) = a[p*lda+i]: each p is a contiguous run of h values.
 		for p := 0; p < kc; p++ {
@@ -329,6 +337,18 @@ func packA(trans bool, a []float32, lda, i0, h, p0, kc, mr int, dst []float32) {
 			d := dst[p*mr : p*mr+mr]
 			copy(d, src)
 			clear(d[h:])
+		}
+		return
+	}
+	if h == 8 && mr == 8 {
+		// The common case, unrolled: read eight rows in step, write dst
+		// in order.
+		row := func(r int) []float32 { return a[(i0+r)*lda+p0 : (i0+r)*lda+p0+kc] }
+		r0, r1, r2, r3, r4, r5, r6, r7 := row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7)
+		for p := range r0 {
+			d := (*[8]float32)(dst[p*8 : p*8+8])
+			d[0], d[1], d[2], d[3] = r0[p], r1[p], r2[p], r3[p]
+			d[4], d[5], d[6], d[7] = r4[p], r5[p], r6[p], r7[p]
 		}
 		return
 	}
@@ -345,27 +365,40 @@ func packA(trans bool, a []float32, lda, i0, h, p0, kc, mr int, dst []float32) {
 	}
 }
 
-// packB copies rows p0..p0+kc of op(B), columns j0..j0+w, into dst as one
-// NR-column panel: dst[p*nr+q] = opB(p0+p, j0+q), zero for q ≥ w.
+// packBGroup is how many NR-wide panels of B one packing task fills: it
+// reads packBGroup·NR consecutive floats of each row of B (1 KiB for
+// NR=32), so rows are read in long runs instead of 128-byte pieces.
+const packBGroup = 8
+
+// packB copies rows p0..p0+kc of op(B), columns j0..j0+w, into dst as
+// consecutive NR-column panels, panel t holding columns j0+t·nr onwards:
+// dst[t*kc*nr + p*nr + q] = opB(p0+p, j0+t*nr+q), zero past column j0+w.
 func packB(trans bool, b []float32, ldb, p0, kc, j0, w, nr int, dst []float32) {
+	panels := (w + nr - 1) / nr
+	dst = dst[:panels*kc*nr]
 	if trans {
 		// op(B)(p, j) = b[j*ldb+p]: each column j is a contiguous run.
-		for q := 0; q < w; q++ {
+		for q := 0; q < panels*nr; q++ {
+			pan := dst[(q/nr)*kc*nr:]
+			if q >= w {
+				for p := 0; p < kc; p++ {
+					pan[p*nr+q%nr] = 0
+				}
+				continue
+			}
 			src := b[(j0+q)*ldb+p0 : (j0+q)*ldb+p0+kc]
 			for p, v := range src {
-				dst[p*nr+q] = v
-			}
-		}
-		if w < nr {
-			for p := 0; p < kc; p++ {
-				clear(dst[p*nr+w : p*nr+nr])
+				pan[p*nr+q%nr] = v
 			}
 		}
 		return
 	}
 	for p := 0; p < kc; p++ {
-		d := dst[p*nr : p*nr+nr]
-		copy(d, b[(p0+p)*ldb+j0:(p0+p)*ldb+j0+w])
-		clear(d[w:])
+		src := b[(p0+p)*ldb+j0 : (p0+p)*ldb+j0+w]
+		for t := 0; t < panels; t++ {
+			d := dst[t*kc*nr+p*nr : t*kc*nr+p*nr+nr]
+			n := copy(d, src[min(t*nr, w):])
+			clear(d[n:])
+		}
 	}
 }

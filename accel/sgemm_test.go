@@ -7,14 +7,16 @@ import (
 	"testing"
 )
 
-// edgeSizes straddle every unroll (4), register tile (6, 8, 16, 32) and
-// cache block (KC=192, MC=384) edge of the micro-kernels.
+// edgeSizes straddle every unroll (4) and register tile (6, 8, 16, 32)
+// edge of the micro-kernels.
 var edgeSizes = []int{0, 1, 2, 3, 7, 8, 15, 16, 17, 31, 33}
 
-// bigShapes cross the cache blocks: m past MC, k past KC, n past NR.
+// bigShapes cross the cache blocks (KC=256, MC=512, NC=4096): k past KC,
+// m past MC, n past NC.
 var bigShapes = [][3]int{
 	{255, 256, 257}, {256, 256, 256}, {257, 255, 511}, {511, 33, 257},
 	{17, 511, 256}, {33, 257, 385}, {385, 17, 193}, {1, 511, 511}, {511, 1, 255},
+	{601, 40, 300}, {2, 4100, 3}, {9, 4133, 260},
 }
 
 // gemmCase is one Sgemm call with its operands laid out in guarded buffers.

@@ -75,6 +75,22 @@ func sgemmTile(s sgemmShape) {
 	a := Load(Param("a"), GP64())
 	b := Load(Param("b"), GP64())
 
+	// Prefetch the C tile (each row's first and last byte, so a row that
+	// straddles cache lines is covered) so its cache misses overlap the
+	// depth loop instead of stalling the final update.
+	{
+		c := Load(Param("c"), GP64())
+		ldc := Load(Param("ldc"), GP64())
+		SHLQ(U8(2), ldc)
+		for i := 0; i < s.mr; i++ {
+			PREFETCHT0(Mem{Base: c})
+			PREFETCHT0(Mem{Base: c, Disp: 4*nr - 1})
+			if i+1 < s.mr {
+				ADDQ(ldc, c)
+			}
+		}
+	}
+
 	acc := make([][]reg.VecVirtual, s.mr)
 	for i := range acc {
 		acc[i] = make([]reg.VecVirtual, s.vecs)
