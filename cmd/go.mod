@@ -1,11 +1,31 @@
 module govision.dev/cmd
 
-go 1.26
+go 1.26.0
 
 replace govision.dev/accel => ../accel
+
 replace govision.dev/vision => ../vision
+
 replace govision.dev/classify => ../classify
+
 replace govision.dev/detect => ../detect
+
 replace govision.dev/segment => ../segment
+
 replace govision.dev/compress => ../compress
+
 replace govision.dev/datasets => ../datasets
+
+require (
+	github.com/pkg/profile v1.7.0
+	github.com/spf13/cobra v1.10.2
+	govision.dev/accel v0.0.0-00010101000000-000000000000
+)
+
+require (
+	github.com/felixge/fgprof v0.9.3 // indirect
+	github.com/google/pprof v0.0.0-20211214055906-6f57359322fd // indirect
+	github.com/inconshreveable/mousetrap v1.1.0 // indirect
+	github.com/spf13/pflag v1.0.9 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+)

@@ -3,5 +3,7 @@ module govision.dev/segment
 go 1.26
 
 replace govision.dev/vision => ../vision
+
 replace govision.dev/classify => ../classify
+
 replace govision.dev/accel => ../accel
