@@ -43,5 +43,8 @@ type Kernel struct {
 func Kernels() []Kernel {
 	return []Kernel{
 		{"sgemm", gemm.name},
+		{"conv2d", "implicit gemm (im2col packing) + " + gemm.name},
+		{"conv2d 1x1", gemm.name},
+		{"depthwise", "go direct"},
 	}
 }

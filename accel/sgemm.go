@@ -39,32 +39,14 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		sgemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	sgemmPacked(gemm, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil)
+	sgemmPacked(gemm, transA, m, n, k, alpha, a, lda, matrixPacker(transB, b, ldb), beta, c, ldc, nil, nil)
 }
 
 // tileFunc is an epilogue run on a finished block of C: rows i..i+h,
 // columns j..j+w. sgemmPacked calls it once per micro-tile, right after the
-// tile's last depth block is written, while the tile is still in L1; calls
-// for different tiles may run concurrently.
+// tile's last depth block is written (and its rowEpilogue run), while the
+// tile is still in L1; calls for different tiles may run concurrently.
 type tileFunc func(i, h, j, w int)
-
-// sgemmEpilogue is Sgemm followed by post over every element of C, fused
-// into the tile loop when the product goes through the packed path. Conv2D
-// uses it to add bias, apply a folded batch norm and an activation.
-func sgemmEpilogue(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, post tileFunc) {
-	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
-	if m == 0 || n == 0 {
-		return
-	}
-	if k == 0 || alpha == 0 || m*n*k <= gemmSmall {
-		Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		if post != nil {
-			post(0, m, 0, n)
-		}
-		return
-	}
-	sgemmPacked(gemm, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, post)
-}
 
 func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	if m < 0 || n < 0 || k < 0 {
@@ -189,8 +171,89 @@ type gemmKernel struct {
 	mr, nr int
 	// tile computes, for a full mr×nr tile,
 	//	c[i*ldc+j] = alpha·Σ_p a[p*mr+i]·b[p*nr+j] + beta·c[i*ldc+j]
-	// with c not read when beta is 0. k ≥ 1.
-	tile func(k int, a, b, c []float32, ldc int, alpha, beta float32)
+	// with c not read when beta is 0, then runs ep on it (nil: nothing).
+	// k ≥ 1.
+	tile func(k int, a, b, c []float32, ldc int, alpha, beta float32, ep *tileEpilogue)
+}
+
+// Flags of a micro-kernel call; internal/asmgen emits the same values.
+const (
+	tileLoadC   = 1 << iota // add beta·C (else C is not read)
+	tileAffine              // y = y·scale[i] + shift[i] for row i of the tile
+	tileClampLo             // y = max(y, lo)
+	tileClampHi             // y = min(y, hi)
+)
+
+// gemmMaxMR bounds mr over every micro-kernel.
+const gemmMaxMR = 8
+
+// tileEpilogue is what a micro-kernel does to its finished tile, in the
+// layout the assembly reads: v[0:mr] the rows' scales, v[mr:2mr] their
+// shifts, v[2mr] lo and v[2mr+1] hi; flags say which steps run.
+type tileEpilogue struct {
+	flags int
+	v     [2*gemmMaxMR + 2]float32
+}
+
+// apply runs the epilogue on an h×w block of c whose rows are the tile's
+// rows 0..h-1 (the Go kernel's and edge tiles' form of what the assembly
+// does in registers).
+func (e *tileEpilogue) apply(c []float32, ldc, mr, h, w int) {
+	for r := 0; r < h; r++ {
+		row := c[r*ldc : r*ldc+w]
+		if e.flags&tileAffine != 0 {
+			s, t := e.v[r], e.v[mr+r]
+			for j, y := range row {
+				row[j] = y*s + t
+			}
+		}
+		if e.flags&tileClampLo != 0 {
+			lo := e.v[2*mr]
+			for j, y := range row {
+				row[j] = max(y, lo)
+			}
+		}
+		if e.flags&tileClampHi != 0 {
+			hi := e.v[2*mr+1]
+			for j, y := range row {
+				row[j] = min(y, hi)
+			}
+		}
+	}
+}
+
+// rowEpilogue is an epilogue fused into the micro-kernel, on whole rows of
+// C, run once a tile's last depth block is in:
+//
+//	y = c[i*ldc+j]
+//	if scale != nil { y = y·scale[i] + shift[i] }
+//	if clampLo { y = max(y, lo) }
+//	if clampHi { y = min(y, hi) }
+//
+// Conv2D passes a folded batch norm (with the bias in shift) and ReLU or
+// ReLU6 this way. NaN propagates through the clamps.
+type rowEpilogue struct {
+	scale, shift     []float32 // per row of C, both nil or both set
+	lo, hi           float32
+	clampLo, clampHi bool
+}
+
+// tile fills e with the epilogue of rows i..i+h of C for a kernel of mr rows.
+func (r *rowEpilogue) tile(e *tileEpilogue, i, h, mr int) {
+	e.flags = 0
+	if r.scale != nil {
+		e.flags |= tileAffine
+		copy(e.v[:h], r.scale[i:i+h])
+		copy(e.v[mr:mr+h], r.shift[i:i+h])
+	}
+	if r.clampLo {
+		e.flags |= tileClampLo
+		e.v[2*mr] = r.lo
+	}
+	if r.clampHi {
+		e.flags |= tileClampHi
+		e.v[2*mr+1] = r.hi
+	}
 }
 
 // gemm is the micro-kernel Sgemm uses, chosen at start-up (sgemm_amd64.go).
@@ -210,7 +273,22 @@ func getBuf(n int) *[]float32 {
 
 func putBuf(p *[]float32) { packPool.Put(p) }
 
-// sgemmPacked is the blocked, packed, parallel Sgemm with micro-kernel kern.
+// panelPacker fills dst with the NR-column panels of op(B) for rows
+// p0..p0+kc and columns j0..j0+w, as packB lays them out. It lets a caller
+// whose B is implicit (a convolution's lowered image) pack it straight from
+// its source, skipping the intermediate matrix. Calls for different column
+// ranges run concurrently.
+type panelPacker func(p0, kc, j0, w, nr int, dst []float32)
+
+// matrixPacker packs from a row-major matrix b (transposed when trans).
+func matrixPacker(trans bool, b []float32, ldb int) panelPacker {
+	return func(p0, kc, j0, w, nr int, dst []float32) {
+		packB(trans, b, ldb, p0, kc, j0, w, nr, dst)
+	}
+}
+
+// sgemmPacked is the blocked, packed, parallel Sgemm with micro-kernel kern,
+// taking op(B) through packB.
 //
 // Loops, outermost first: jc over NC-column panels of C; pc over KC-deep
 // blocks (B's kc×nc panel packed once, shared by every task); A's m×kc block
@@ -219,7 +297,7 @@ func putBuf(p *[]float32) { packPool.Put(p) }
 // MR-row panels of A (held in L2). Only whole pc blocks are summed into C, in
 // order, so every element sees the same sequence of additions whatever the
 // thread count.
-func sgemmPacked(kern gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, post tileFunc) {
+func sgemmPacked(kern gemmKernel, transA bool, m, n, k int, alpha float32, a []float32, lda int, packB panelPacker, beta float32, c []float32, ldc int, rep *rowEpilogue, post tileFunc) {
 	mr, nr := kern.mr, kern.nr
 	mPanels := (m + mr - 1) / mr
 	kc0 := min(k, gemmKC)
@@ -239,53 +317,71 @@ func sgemmPacked(kern gemmKernel, transA, transB bool, m, n, k int, alpha float3
 			if pc > 0 {
 				betaBlock = 1
 			}
-			last := post != nil && pc+kc == k
-			bGroups := (nPanels + packBGroup - 1) / packBGroup
-			parallelFor(bGroups, func(t int) {
-				p0, p1 := t*packBGroup, min(nPanels, (t+1)*packBGroup)
-				packB(transB, b, ldb, pc, kc, jc+p0*nr, min(p1*nr, nc)-p0*nr, nr, bp[p0*nr*kc:p1*nr*kc])
-			})
+			last := pc+kc == k
+			g := newGemmGrid(m, nPanels, mr, Threads())
+			// With one row block, every B panel serves one task only: that
+			// task packs packBGroup panels at a time just before using
+			// them, while they stay in L2. Otherwise the tasks of a column
+			// chunk share its panels, packed first.
+			packOwn := g.mBlocks == 1
+			packPanels := func(p0, p1 int) {
+				packB(pc, kc, jc+p0*nr, min(p1*nr, nc)-p0*nr, nr, bp[p0*nr*kc:p1*nr*kc])
+			}
+			if !packOwn {
+				bGroups := (nPanels + packBGroup - 1) / packBGroup
+				parallelFor(bGroups, func(t int) {
+					packPanels(t*packBGroup, min(nPanels, (t+1)*packBGroup))
+				})
+			}
 			parallelFor(mPanels, func(t int) {
 				packA(transA, a, lda, t*mr, min(mr, m-t*mr), pc, kc, mr, ap[t*mr*kc:(t+1)*mr*kc])
 			})
-			g := newGemmGrid(m, nPanels, mr, Threads())
 			parallelFor(g.mBlocks*g.chunks, func(t int) {
 				ib, cb := t/g.chunks, t%g.chunks
 				i0, i1 := ib*g.mc, min(m, (ib+1)*g.mc)
 				p0, p1 := cb*g.perChunk, min(nPanels, (cb+1)*g.perChunk)
 				var edge [gemmMaxTile]float32
+				var ep tileEpilogue
 				for jp := p0; jp < p1; jp++ {
+					if packOwn && (jp-p0)%packBGroup == 0 {
+						packPanels(jp, min(p1, jp+packBGroup))
+					}
 					j := jc + jp*nr
 					w := min(nr, jc+nc-j)
 					bpan := bp[jp*nr*kc : (jp+1)*nr*kc]
 					for i := i0; i < i1; i += mr {
 						h := min(mr, m-i)
 						apan := ap[(i/mr)*mr*kc : (i/mr+1)*mr*kc]
+						var tep *tileEpilogue
+						if last && rep != nil {
+							rep.tile(&ep, i, h, mr)
+							tep = &ep
+						}
 						if h == mr && w == nr {
-							kern.tile(kc, apan, bpan, c[i*ldc+j:], ldc, alpha, betaBlock)
-							if last {
-								post(i, h, j, w)
-							}
-							continue
-						}
-						// Edge tile: compute the whole tile into a scratch
-						// block, then merge the part inside C.
-						tmp := edge[:mr*nr]
-						kern.tile(kc, apan, bpan, tmp, nr, 1, 0)
-						for r := 0; r < h; r++ {
-							crow := c[(i+r)*ldc+j : (i+r)*ldc+j+w]
-							trow := tmp[r*nr : r*nr+w]
-							if betaBlock == 0 {
-								for q, v := range trow {
-									crow[q] = alpha * v
-								}
-							} else {
-								for q, v := range trow {
-									crow[q] = alpha*v + betaBlock*crow[q]
+							kern.tile(kc, apan, bpan, c[i*ldc+j:], ldc, alpha, betaBlock, tep)
+						} else {
+							// Edge tile: compute the whole tile into a
+							// scratch block, then merge the part inside C.
+							tmp := edge[:mr*nr]
+							kern.tile(kc, apan, bpan, tmp, nr, 1, 0, nil)
+							for r := 0; r < h; r++ {
+								crow := c[(i+r)*ldc+j : (i+r)*ldc+j+w]
+								trow := tmp[r*nr : r*nr+w]
+								if betaBlock == 0 {
+									for q, v := range trow {
+										crow[q] = alpha * v
+									}
+								} else {
+									for q, v := range trow {
+										crow[q] = alpha*v + betaBlock*crow[q]
+									}
 								}
 							}
+							if tep != nil {
+								tep.apply(c[i*ldc+j:], ldc, mr, h, w)
+							}
 						}
-						if last {
+						if last && post != nil {
 							post(i, h, j, w)
 						}
 					}

@@ -33,13 +33,27 @@ func gemmKernels() []gemmKernel {
 }
 
 // tile8x32AVX512 checks the bounds the assembly relies on, then calls it.
-func tile8x32AVX512(k int, a, b, c []float32, ldc int, alpha, beta float32) {
+func tile8x32AVX512(k int, a, b, c []float32, ldc int, alpha, beta float32, ep *tileEpilogue) {
 	_, _, _ = a[8*k-1], b[32*k-1], c[7*ldc+31]
-	sgemmTile8x32AVX512(k, &a[0], &b[0], &c[0], ldc, alpha, beta, beta != 0)
+	flags, v := tileFlags(beta, ep)
+	sgemmTile8x32AVX512(k, &a[0], &b[0], &c[0], ldc, alpha, beta, flags, v)
 }
 
 // tile6x16AVX2 checks the bounds the assembly relies on, then calls it.
-func tile6x16AVX2(k int, a, b, c []float32, ldc int, alpha, beta float32) {
+func tile6x16AVX2(k int, a, b, c []float32, ldc int, alpha, beta float32, ep *tileEpilogue) {
 	_, _, _ = a[6*k-1], b[16*k-1], c[5*ldc+15]
-	sgemmTile6x16AVX2(k, &a[0], &b[0], &c[0], ldc, alpha, beta, beta != 0)
+	flags, v := tileFlags(beta, ep)
+	sgemmTile6x16AVX2(k, &a[0], &b[0], &c[0], ldc, alpha, beta, flags, v)
+}
+
+// tileFlags returns the assembly's flags and epilogue values for a call.
+func tileFlags(beta float32, ep *tileEpilogue) (int, *float32) {
+	flags := 0
+	if beta != 0 {
+		flags = tileLoadC
+	}
+	if ep == nil {
+		return flags, nil
+	}
+	return flags | ep.flags, &ep.v[0]
 }

@@ -4,9 +4,9 @@
 
 #include "textflag.h"
 
-// func sgemmTile8x32AVX512(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, load bool)
+// func sgemmTile8x32AVX512(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, flags int, ep *float32)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemmTile8x32AVX512(SB), NOSPLIT, $0-49
+TEXT ·sgemmTile8x32AVX512(SB), NOSPLIT, $0-64
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       b+16(FP), DX
@@ -201,13 +201,13 @@ tail:
 	DECQ         AX
 	JMP          tail
 
-	// C = alpha·acc (+ beta·C when load).
+	// C = alpha·acc (+ beta·C), then the epilogue; flags say which steps run.
 store:
 	MOVQ         c+24(FP), AX
 	MOVQ         ldc+32(FP), CX
 	SHLQ         $0x02, CX
+	MOVQ         flags+48(FP), DX
 	VBROADCASTSS alpha+40(FP), Z16
-	VBROADCASTSS beta+44(FP), Z17
 	VMULPS       Z16, Z0, Z0
 	VMULPS       Z16, Z1, Z1
 	VMULPS       Z16, Z2, Z2
@@ -224,52 +224,116 @@ store:
 	VMULPS       Z16, Z13, Z13
 	VMULPS       Z16, Z14, Z14
 	VMULPS       Z16, Z15, Z15
-	MOVB         load+48(FP), DL
-	TESTB        DL, DL
-	JZ           overwrite
-	VFMADD231PS  (AX), Z17, Z0
-	VMOVUPS      Z0, (AX)
-	VFMADD231PS  64(AX), Z17, Z1
-	VMOVUPS      Z1, 64(AX)
-	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z17, Z2
-	VMOVUPS      Z2, (AX)
-	VFMADD231PS  64(AX), Z17, Z3
-	VMOVUPS      Z3, 64(AX)
-	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z17, Z4
-	VMOVUPS      Z4, (AX)
-	VFMADD231PS  64(AX), Z17, Z5
-	VMOVUPS      Z5, 64(AX)
-	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z17, Z6
-	VMOVUPS      Z6, (AX)
-	VFMADD231PS  64(AX), Z17, Z7
-	VMOVUPS      Z7, 64(AX)
-	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z17, Z8
-	VMOVUPS      Z8, (AX)
-	VFMADD231PS  64(AX), Z17, Z9
-	VMOVUPS      Z9, 64(AX)
-	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z17, Z10
-	VMOVUPS      Z10, (AX)
-	VFMADD231PS  64(AX), Z17, Z11
-	VMOVUPS      Z11, 64(AX)
-	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z17, Z12
-	VMOVUPS      Z12, (AX)
-	VFMADD231PS  64(AX), Z17, Z13
-	VMOVUPS      Z13, 64(AX)
-	ADDQ         CX, AX
-	VFMADD231PS  (AX), Z17, Z14
-	VMOVUPS      Z14, (AX)
-	VFMADD231PS  64(AX), Z17, Z15
-	VMOVUPS      Z15, 64(AX)
-	VZEROUPPER
-	RET
+	TESTQ        $0x00000001, DX
+	JZ           affine
+	VBROADCASTSS beta+44(FP), Z16
+	MOVQ         AX, BX
+	VFMADD231PS  (BX), Z16, Z0
+	VFMADD231PS  64(BX), Z16, Z1
+	ADDQ         CX, BX
+	VFMADD231PS  (BX), Z16, Z2
+	VFMADD231PS  64(BX), Z16, Z3
+	ADDQ         CX, BX
+	VFMADD231PS  (BX), Z16, Z4
+	VFMADD231PS  64(BX), Z16, Z5
+	ADDQ         CX, BX
+	VFMADD231PS  (BX), Z16, Z6
+	VFMADD231PS  64(BX), Z16, Z7
+	ADDQ         CX, BX
+	VFMADD231PS  (BX), Z16, Z8
+	VFMADD231PS  64(BX), Z16, Z9
+	ADDQ         CX, BX
+	VFMADD231PS  (BX), Z16, Z10
+	VFMADD231PS  64(BX), Z16, Z11
+	ADDQ         CX, BX
+	VFMADD231PS  (BX), Z16, Z12
+	VFMADD231PS  64(BX), Z16, Z13
+	ADDQ         CX, BX
+	VFMADD231PS  (BX), Z16, Z14
+	VFMADD231PS  64(BX), Z16, Z15
 
-overwrite:
+affine:
+	TESTQ        $0x00000002, DX
+	JZ           clamplo
+	MOVQ         ep+56(FP), BX
+	VBROADCASTSS (BX), Z16
+	VBROADCASTSS 32(BX), Z17
+	VFMADD213PS  Z17, Z16, Z0
+	VFMADD213PS  Z17, Z16, Z1
+	VBROADCASTSS 4(BX), Z16
+	VBROADCASTSS 36(BX), Z17
+	VFMADD213PS  Z17, Z16, Z2
+	VFMADD213PS  Z17, Z16, Z3
+	VBROADCASTSS 8(BX), Z16
+	VBROADCASTSS 40(BX), Z17
+	VFMADD213PS  Z17, Z16, Z4
+	VFMADD213PS  Z17, Z16, Z5
+	VBROADCASTSS 12(BX), Z16
+	VBROADCASTSS 44(BX), Z17
+	VFMADD213PS  Z17, Z16, Z6
+	VFMADD213PS  Z17, Z16, Z7
+	VBROADCASTSS 16(BX), Z16
+	VBROADCASTSS 48(BX), Z17
+	VFMADD213PS  Z17, Z16, Z8
+	VFMADD213PS  Z17, Z16, Z9
+	VBROADCASTSS 20(BX), Z16
+	VBROADCASTSS 52(BX), Z17
+	VFMADD213PS  Z17, Z16, Z10
+	VFMADD213PS  Z17, Z16, Z11
+	VBROADCASTSS 24(BX), Z16
+	VBROADCASTSS 56(BX), Z17
+	VFMADD213PS  Z17, Z16, Z12
+	VFMADD213PS  Z17, Z16, Z13
+	VBROADCASTSS 28(BX), Z16
+	VBROADCASTSS 60(BX), Z17
+	VFMADD213PS  Z17, Z16, Z14
+	VFMADD213PS  Z17, Z16, Z15
+
+clamplo:
+	TESTQ        $0x00000004, DX
+	JZ           clamphi
+	MOVQ         ep+56(FP), BX
+	VBROADCASTSS 64(BX), Z16
+	VMAXPS       Z0, Z16, Z0
+	VMAXPS       Z1, Z16, Z1
+	VMAXPS       Z2, Z16, Z2
+	VMAXPS       Z3, Z16, Z3
+	VMAXPS       Z4, Z16, Z4
+	VMAXPS       Z5, Z16, Z5
+	VMAXPS       Z6, Z16, Z6
+	VMAXPS       Z7, Z16, Z7
+	VMAXPS       Z8, Z16, Z8
+	VMAXPS       Z9, Z16, Z9
+	VMAXPS       Z10, Z16, Z10
+	VMAXPS       Z11, Z16, Z11
+	VMAXPS       Z12, Z16, Z12
+	VMAXPS       Z13, Z16, Z13
+	VMAXPS       Z14, Z16, Z14
+	VMAXPS       Z15, Z16, Z15
+
+clamphi:
+	TESTQ        $0x00000008, DX
+	JZ           write
+	MOVQ         ep+56(FP), DX
+	VBROADCASTSS 68(DX), Z16
+	VMINPS       Z0, Z16, Z0
+	VMINPS       Z1, Z16, Z1
+	VMINPS       Z2, Z16, Z2
+	VMINPS       Z3, Z16, Z3
+	VMINPS       Z4, Z16, Z4
+	VMINPS       Z5, Z16, Z5
+	VMINPS       Z6, Z16, Z6
+	VMINPS       Z7, Z16, Z7
+	VMINPS       Z8, Z16, Z8
+	VMINPS       Z9, Z16, Z9
+	VMINPS       Z10, Z16, Z10
+	VMINPS       Z11, Z16, Z11
+	VMINPS       Z12, Z16, Z12
+	VMINPS       Z13, Z16, Z13
+	VMINPS       Z14, Z16, Z14
+	VMINPS       Z15, Z16, Z15
+
+write:
 	VMOVUPS Z0, (AX)
 	VMOVUPS Z1, 64(AX)
 	ADDQ    CX, AX
@@ -296,9 +360,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func sgemmTile6x16AVX2(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, load bool)
+// func sgemmTile6x16AVX2(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, flags int, ep *float32)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sgemmTile6x16AVX2(SB), NOSPLIT, $0-49
+TEXT ·sgemmTile6x16AVX2(SB), NOSPLIT, $0-64
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       b+16(FP), DX
@@ -453,13 +517,13 @@ tail:
 	DECQ         AX
 	JMP          tail
 
-	// C = alpha·acc (+ beta·C when load).
+	// C = alpha·acc (+ beta·C), then the epilogue; flags say which steps run.
 store:
 	MOVQ         c+24(FP), AX
 	MOVQ         ldc+32(FP), CX
 	SHLQ         $0x02, CX
+	MOVQ         flags+48(FP), DX
 	VBROADCASTSS alpha+40(FP), Y12
-	VBROADCASTSS beta+44(FP), Y13
 	VMULPS       Y12, Y0, Y0
 	VMULPS       Y12, Y1, Y1
 	VMULPS       Y12, Y2, Y2
@@ -472,42 +536,94 @@ store:
 	VMULPS       Y12, Y9, Y9
 	VMULPS       Y12, Y10, Y10
 	VMULPS       Y12, Y11, Y11
-	MOVB         load+48(FP), DL
-	TESTB        DL, DL
-	JZ           overwrite
-	VFMADD231PS  (AX), Y13, Y0
-	VMOVUPS      Y0, (AX)
-	VFMADD231PS  32(AX), Y13, Y1
-	VMOVUPS      Y1, 32(AX)
-	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y13, Y2
-	VMOVUPS      Y2, (AX)
-	VFMADD231PS  32(AX), Y13, Y3
-	VMOVUPS      Y3, 32(AX)
-	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y13, Y4
-	VMOVUPS      Y4, (AX)
-	VFMADD231PS  32(AX), Y13, Y5
-	VMOVUPS      Y5, 32(AX)
-	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y13, Y6
-	VMOVUPS      Y6, (AX)
-	VFMADD231PS  32(AX), Y13, Y7
-	VMOVUPS      Y7, 32(AX)
-	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y13, Y8
-	VMOVUPS      Y8, (AX)
-	VFMADD231PS  32(AX), Y13, Y9
-	VMOVUPS      Y9, 32(AX)
-	ADDQ         CX, AX
-	VFMADD231PS  (AX), Y13, Y10
-	VMOVUPS      Y10, (AX)
-	VFMADD231PS  32(AX), Y13, Y11
-	VMOVUPS      Y11, 32(AX)
-	VZEROUPPER
-	RET
+	TESTQ        $0x00000001, DX
+	JZ           affine
+	VBROADCASTSS beta+44(FP), Y12
+	MOVQ         AX, BX
+	VFMADD231PS  (BX), Y12, Y0
+	VFMADD231PS  32(BX), Y12, Y1
+	ADDQ         CX, BX
+	VFMADD231PS  (BX), Y12, Y2
+	VFMADD231PS  32(BX), Y12, Y3
+	ADDQ         CX, BX
+	VFMADD231PS  (BX), Y12, Y4
+	VFMADD231PS  32(BX), Y12, Y5
+	ADDQ         CX, BX
+	VFMADD231PS  (BX), Y12, Y6
+	VFMADD231PS  32(BX), Y12, Y7
+	ADDQ         CX, BX
+	VFMADD231PS  (BX), Y12, Y8
+	VFMADD231PS  32(BX), Y12, Y9
+	ADDQ         CX, BX
+	VFMADD231PS  (BX), Y12, Y10
+	VFMADD231PS  32(BX), Y12, Y11
 
-overwrite:
+affine:
+	TESTQ        $0x00000002, DX
+	JZ           clamplo
+	MOVQ         ep+56(FP), BX
+	VBROADCASTSS (BX), Y12
+	VBROADCASTSS 24(BX), Y13
+	VFMADD213PS  Y13, Y12, Y0
+	VFMADD213PS  Y13, Y12, Y1
+	VBROADCASTSS 4(BX), Y12
+	VBROADCASTSS 28(BX), Y13
+	VFMADD213PS  Y13, Y12, Y2
+	VFMADD213PS  Y13, Y12, Y3
+	VBROADCASTSS 8(BX), Y12
+	VBROADCASTSS 32(BX), Y13
+	VFMADD213PS  Y13, Y12, Y4
+	VFMADD213PS  Y13, Y12, Y5
+	VBROADCASTSS 12(BX), Y12
+	VBROADCASTSS 36(BX), Y13
+	VFMADD213PS  Y13, Y12, Y6
+	VFMADD213PS  Y13, Y12, Y7
+	VBROADCASTSS 16(BX), Y12
+	VBROADCASTSS 40(BX), Y13
+	VFMADD213PS  Y13, Y12, Y8
+	VFMADD213PS  Y13, Y12, Y9
+	VBROADCASTSS 20(BX), Y12
+	VBROADCASTSS 44(BX), Y13
+	VFMADD213PS  Y13, Y12, Y10
+	VFMADD213PS  Y13, Y12, Y11
+
+clamplo:
+	TESTQ        $0x00000004, DX
+	JZ           clamphi
+	MOVQ         ep+56(FP), BX
+	VBROADCASTSS 48(BX), Y12
+	VMAXPS       Y0, Y12, Y0
+	VMAXPS       Y1, Y12, Y1
+	VMAXPS       Y2, Y12, Y2
+	VMAXPS       Y3, Y12, Y3
+	VMAXPS       Y4, Y12, Y4
+	VMAXPS       Y5, Y12, Y5
+	VMAXPS       Y6, Y12, Y6
+	VMAXPS       Y7, Y12, Y7
+	VMAXPS       Y8, Y12, Y8
+	VMAXPS       Y9, Y12, Y9
+	VMAXPS       Y10, Y12, Y10
+	VMAXPS       Y11, Y12, Y11
+
+clamphi:
+	TESTQ        $0x00000008, DX
+	JZ           write
+	MOVQ         ep+56(FP), DX
+	VBROADCASTSS 52(DX), Y12
+	VMINPS       Y0, Y12, Y0
+	VMINPS       Y1, Y12, Y1
+	VMINPS       Y2, Y12, Y2
+	VMINPS       Y3, Y12, Y3
+	VMINPS       Y4, Y12, Y4
+	VMINPS       Y5, Y12, Y5
+	VMINPS       Y6, Y12, Y6
+	VMINPS       Y7, Y12, Y7
+	VMINPS       Y8, Y12, Y8
+	VMINPS       Y9, Y12, Y9
+	VMINPS       Y10, Y12, Y10
+	VMINPS       Y11, Y12, Y11
+
+write:
 	VMOVUPS Y0, (AX)
 	VMOVUPS Y1, 32(AX)
 	ADDQ    CX, AX

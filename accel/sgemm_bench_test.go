@@ -36,7 +36,7 @@ func BenchmarkSgemmTile(b *testing.B) {
 			p := make([]float32, kern.nr*k)
 			c := make([]float32, kern.mr*kern.nr)
 			for i := 0; i < b.N; i++ {
-				kern.tile(k, a, p, c, kern.nr, 1, 0)
+				kern.tile(k, a, p, c, kern.nr, 1, 0, nil)
 			}
 			b.ReportMetric(2*float64(kern.mr*kern.nr*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})

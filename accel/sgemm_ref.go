@@ -34,7 +34,7 @@ func sgemmRef(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 // -tags purego and on machines without AVX2+FMA.
 var gemmGo = gemmKernel{name: "go 4x8", mr: 4, nr: 8, tile: tileGo4x8}
 
-func tileGo4x8(k int, a, b, c []float32, ldc int, alpha, beta float32) {
+func tileGo4x8(k int, a, b, c []float32, ldc int, alpha, beta float32, ep *tileEpilogue) {
 	var c0, c1, c2, c3 [8]float32
 	a = a[:4*k]
 	b = b[:8*k]
@@ -58,5 +58,8 @@ func tileGo4x8(k int, a, b, c []float32, ldc int, alpha, beta float32) {
 				row[j] = alpha*s + beta*row[j]
 			}
 		}
+	}
+	if ep != nil {
+		ep.apply(c, ldc, 4, 4, 8)
 	}
 }

@@ -7,9 +7,9 @@ package accel
 // sgemmTile8x32AVX512 computes one 8×32 tile of C with AVX-512F: see sgemmTile in accel/internal/asmgen.
 //
 //go:noescape
-func sgemmTile8x32AVX512(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, load bool)
+func sgemmTile8x32AVX512(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, flags int, ep *float32)
 
 // sgemmTile6x16AVX2 computes one 6×16 tile of C with AVX2 and FMA3: see sgemmTile in accel/internal/asmgen.
 //
 //go:noescape
-func sgemmTile6x16AVX2(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, load bool)
+func sgemmTile6x16AVX2(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, flags int, ep *float32)

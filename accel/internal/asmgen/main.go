@@ -54,20 +54,33 @@ type sgemmShape struct {
 // unroll is how many depth steps one trip of the main loop does.
 const unroll = 4
 
+// The flags of a tile call, as accel's sgemm_amd64.go passes them.
+const (
+	flagLoadC   = 1 << iota // add beta·C (else C is not read)
+	flagAffine              // y = y·ep[i] + ep[mr+i] for row i
+	flagClampLo             // y = max(y, ep[2mr])
+	flagClampHi             // y = min(y, ep[2mr+1])
+)
+
 // sgemmTile emits
 //
-//	func name(k int, a, b, c *float32, ldc int, alpha, beta float32, load bool)
+//	func name(k int, a, b, c *float32, ldc int, alpha, beta float32, flags int, ep *float32)
 //
 // computing, for a packed mr×k panel a (a[p*mr+i]) and a packed k×nr panel
 // b (b[p*nr+j]), with nr = vecs·lanes,
 //
-//	c[i*ldc+j] = alpha·Σ_p a[p*mr+i]·b[p*nr+j] (+ beta·c[i*ldc+j] if load)
+//	y := alpha·Σ_p a[p*mr+i]·b[p*nr+j]
+//	if flags&flagLoadC != 0 { y += beta·c[i*ldc+j] }
+//	if flags&flagAffine != 0 { y = y·ep[i] + ep[mr+i] }
+//	if flags&flagClampLo != 0 { y = max(y, ep[2*mr]) }
+//	if flags&flagClampHi != 0 { y = min(y, ep[2*mr+1]) }
+//	c[i*ldc+j] = y
 //
 // The depth loop keeps the tile in registers: per step, vecs loads of B,
 // mr broadcasts of A, mr·vecs fused multiply-adds.
 func sgemmTile(s sgemmShape) {
 	nr := s.vecs * s.lanes
-	TEXT(s.name, NOSPLIT, "func(k int, a, b, c *float32, ldc int, alpha, beta float32, load bool)")
+	TEXT(s.name, NOSPLIT, "func(k int, a, b, c *float32, ldc int, alpha, beta float32, flags int, ep *float32)")
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s computes one %d×%d tile of C with %s: see sgemmTile in accel/internal/asmgen.", s.name, s.mr, nr, s.isa))
 
@@ -149,38 +162,75 @@ func sgemmTile(s sgemmShape) {
 	DECQ(k)
 	JMP(LabelRef("tail"))
 
-	Comment("C = alpha·acc (+ beta·C when load).")
+	Comment("C = alpha·acc (+ beta·C), then the epilogue; flags say which steps run.")
 	Label("store")
 	c := Load(Param("c"), GP64())
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(2), ldc)
-	alpha, beta := s.vec(), s.vec()
+	flags := Load(Param("flags"), GP64())
+	alpha := s.vec()
 	VBROADCASTSS(NewParamAddr("alpha", 40), alpha)
-	VBROADCASTSS(NewParamAddr("beta", 44), beta)
 	for i := range acc {
 		for j := range acc[i] {
 			VMULPS(alpha, acc[i][j], acc[i][j])
 		}
 	}
-	load := Load(Param("load"), GP8())
-	TESTB(load, load)
-	JZ(LabelRef("overwrite"))
+
+	TESTQ(U32(flagLoadC), flags)
+	JZ(LabelRef("affine"))
+	beta := s.vec()
+	VBROADCASTSS(NewParamAddr("beta", 44), beta)
 	row := GP64()
 	MOVQ(c, row)
 	for i := range acc {
 		for j := range acc[i] {
-			m := Mem{Base: row, Disp: 4 * j * s.lanes}
-			VFMADD231PS(m, beta, acc[i][j])
-			VMOVUPS(acc[i][j], m)
+			VFMADD231PS(Mem{Base: row, Disp: 4 * j * s.lanes}, beta, acc[i][j])
 		}
 		if i+1 < s.mr {
 			ADDQ(ldc, row)
 		}
 	}
-	VZEROUPPER()
-	RET()
 
-	Label("overwrite")
+	// ep holds scale[0:mr], shift[mr:2mr], lo at 2mr, hi at 2mr+1.
+	Label("affine")
+	TESTQ(U32(flagAffine), flags)
+	JZ(LabelRef("clamplo"))
+	ep := Load(Param("ep"), GP64())
+	for i := range acc {
+		sv, tv := s.vec(), s.vec()
+		VBROADCASTSS(Mem{Base: ep, Disp: 4 * i}, sv)
+		VBROADCASTSS(Mem{Base: ep, Disp: 4 * (s.mr + i)}, tv)
+		for j := range acc[i] {
+			VFMADD213PS(tv, sv, acc[i][j]) // acc = acc·scale + shift
+		}
+	}
+
+	// max(lo, acc) and min(hi, acc) with acc as the second source, so a NaN
+	// in acc is what comes out (Intel's rule for VMAXPS/VMINPS).
+	for _, cl := range []struct {
+		flag  int
+		label string
+		next  string
+		slot  int
+		instr func(ops ...Op)
+	}{
+		{flagClampLo, "clamplo", "clamphi", 2 * s.mr, VMAXPS},
+		{flagClampHi, "clamphi", "write", 2*s.mr + 1, VMINPS},
+	} {
+		Label(cl.label)
+		TESTQ(U32(cl.flag), flags)
+		JZ(LabelRef(cl.next))
+		ep := Load(Param("ep"), GP64())
+		bound := s.vec()
+		VBROADCASTSS(Mem{Base: ep, Disp: 4 * cl.slot}, bound)
+		for i := range acc {
+			for j := range acc[i] {
+				cl.instr(acc[i][j], bound, acc[i][j])
+			}
+		}
+	}
+
+	Label("write")
 	for i := range acc {
 		for j := range acc[i] {
 			VMOVUPS(acc[i][j], Mem{Base: c, Disp: 4 * j * s.lanes})
