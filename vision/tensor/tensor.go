@@ -15,6 +15,8 @@ var ErrShape = errors.New("tensor: bad shape")
 type Tensor struct {
 	shape []int
 	data  []float32
+	buf   *[]float32 // the pooled buffer data comes from (Get), or nil
+	view  bool       // a Reshape or Slice view: Release does nothing
 }
 
 // New returns a zero-filled tensor of the given shape. It panics on a
@@ -98,7 +100,7 @@ func (t *Tensor) Reshape(shape ...int) (*Tensor, error) {
 	if n, err := numel(s); err != nil || n != len(t.data) {
 		return nil, fmt.Errorf("%w: cannot reshape %v (%d values) to %v", ErrShape, t.shape, len(t.data), shape)
 	}
-	return &Tensor{shape: s, data: t.data}, nil
+	return &Tensor{shape: s, data: t.data, buf: t.buf, view: true}, nil
 }
 
 // Slice returns a view of items [from, to) along the first dimension
@@ -112,7 +114,7 @@ func (t *Tensor) Slice(from, to int) (*Tensor, error) {
 		per *= d
 	}
 	s := append([]int{to - from}, t.shape[1:]...)
-	return &Tensor{shape: s, data: t.data[from*per : to*per]}, nil
+	return &Tensor{shape: s, data: t.data[from*per : to*per], buf: t.buf, view: true}, nil
 }
 
 // Clone returns a deep copy.
