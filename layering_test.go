@@ -119,6 +119,9 @@ func importViolations(mods []module, m module, pkgs []listedPackage) []string {
 		from, _, _ := strings.Cut(p.ImportPath, " ") // "x [x.test]" is x's test variant
 		for _, imp := range p.Imports {
 			imp, _, _ = strings.Cut(imp, " ")
+			// A test binary imports its package's external tests
+			// ("x_test"), which belong with x.
+			imp = strings.TrimSuffix(imp, "_test")
 			o := owner(mods, imp)
 			if o == "" {
 				continue
