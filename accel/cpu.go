@@ -46,5 +46,7 @@ func Kernels() []Kernel {
 		{"conv2d", "implicit gemm (im2col packing) + " + gemm.name},
 		{"conv2d 1x1", gemm.name},
 		{"depthwise", "go direct"},
+		{"pooling", "go"},
+		{"elementwise", ew.name},
 	}
 }
