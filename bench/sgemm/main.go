@@ -36,7 +36,6 @@ import (
 	"os"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -45,6 +44,7 @@ import (
 	"gonum.org/v1/gonum/blas/gonum"
 
 	"govision.dev/accel"
+	"govision.dev/bench/internal/measure"
 )
 
 func main() {
@@ -136,17 +136,13 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	return cfg, nil
 }
 
-// parseInts parses a comma-separated list of positive integers.
+// parseInts parses the comma-separated positive integers of flag -name.
 func parseInts(name, s string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		v, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || v < 1 {
-			return nil, fmt.Errorf("sgemm: -%s: %q is not a positive integer", name, f)
-		}
-		out = append(out, v)
+	v, err := measure.Ints(s)
+	if err != nil {
+		return nil, fmt.Errorf("sgemm: -%s: %v", name, err)
 	}
-	return out, nil
+	return v, nil
 }
 
 // peer is one SGEMM implementation. Exactly one of mul and run is set.
@@ -210,10 +206,10 @@ const unitRoundoff = 0x1p-24
 // 2.4e-4; typical differences are far smaller (errors grow like √k).
 func relTol(k int) float64 { return 2 * float64(k) * unitRoundoff }
 
-// measure times govision and the peers at every size and thread count,
+// measurePeers times govision and the peers at every size and thread count,
 // interleaved: for each N and T every peer runs once, one after another.
 // progress, if not nil, gets a line per measurement.
-func measure(cfg config, peers []peer, progress io.Writer) []result {
+func measurePeers(cfg config, peers []peer, progress io.Writer) []result {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	defer accel.SetThreads(0)
 	var results []result
@@ -246,7 +242,7 @@ func measure(cfg config, peers []peer, progress io.Writer) []result {
 					}
 					clear(dst)
 					mul := p.mul
-					d, reps := timeMedian(func() { mul(n, a, b, dst) }, cfg.minReps, cfg.minTime)
+					d, reps := measure.Median(func() { mul(n, a, b, dst) }, 1, cfg.minReps, cfg.minTime)
 					r.seconds[p.name], r.reps[p.name] = d.Seconds(), reps
 					if p.name != "govision" {
 						r.relDiff[p.name] = maxRelDiff(dst, ref)
@@ -272,30 +268,6 @@ func randomMatrix(n int, seed uint64) []float32 {
 		m[i] = rng.Float32()
 	}
 	return m
-}
-
-// timeMedian calls fn once to warm up (worker pools, packing buffers, pages
-// of the output), then times it until it has run at least minReps times and
-// for at least minTime in total, and returns the median time and the count.
-func timeMedian(fn func(), minReps int, minTime time.Duration) (time.Duration, int) {
-	fn()
-	var (
-		ts    []time.Duration
-		total time.Duration
-	)
-	for len(ts) < minReps || total < minTime {
-		t0 := time.Now()
-		fn()
-		d := time.Since(t0)
-		ts = append(ts, d)
-		total += d
-	}
-	slices.Sort(ts)
-	h := len(ts) / 2
-	if len(ts)%2 == 0 {
-		return (ts[h-1] + ts[h]) / 2, len(ts)
-	}
-	return ts[h], len(ts)
 }
 
 // maxRelDiff returns max |got-want| / |want| over the elements (the
@@ -349,7 +321,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		peers = append(peers, peer{name: name, mul: goPeers[name]})
 	}
 	start := time.Now()
-	results := measure(cfg, peers, stderr)
+	results := measurePeers(cfg, peers, stderr)
 	w := bufio.NewWriter(stdout)
 	writeReport(w, cfg, ob, start, results)
 	if err := w.Flush(); err != nil {
@@ -362,7 +334,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 func writeReport(w io.Writer, cfg config, ob *openBLAS, start time.Time, results []result) {
 	fmt.Fprintf(w, "# SGEMM: govision against its peers\n\n")
 	fmt.Fprintf(w, "- date: %s\n", start.UTC().Format(time.RFC3339))
-	fmt.Fprintf(w, "- cpu: %s (%d logical CPUs)\n", cpuModel(), runtime.NumCPU())
+	fmt.Fprintf(w, "- cpu: %s (%d logical CPUs)\n", measure.CPUModel(), runtime.NumCPU())
 	fmt.Fprintf(w, "- go: %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(w, "- govision: accel.Sgemm, kernel %s; features %s\n", sgemmKernel(), strings.Join(accel.Features(), " "))
 	switch {
@@ -373,7 +345,7 @@ func writeReport(w io.Writer, cfg config, ob *openBLAS, start time.Time, results
 	default:
 		fmt.Fprintf(w, "- OpenBLAS: %s\n", ob.describe())
 	}
-	fmt.Fprintf(w, "- command: %s\n", commandLine(cfg.args))
+	fmt.Fprintf(w, "- command: %s\n", measure.CommandLine(cfg.args, "./bench/sgemm"))
 	fmt.Fprintf(w, "- method: C = A·B, N×N float32 row-major, A and B uniform in [0,1); per N and threads T the peers run one after another; "+
 		"one warm-up call, then at least %d calls and %v; median time t; GFLOP/s = 2N³/t/1e9\n", cfg.minReps, cfg.minTime)
 	fmt.Fprintf(w, "- threads: govision accel.SetThreads(T); gonum and vek under runtime.GOMAXPROCS(T) (they size their goroutines from GOMAXPROCS and NumCPU); "+
@@ -441,50 +413,4 @@ func sgemmKernel() string {
 		}
 	}
 	return "unknown"
-}
-
-// cpuModel returns the first "model name" of /proc/cpuinfo, with the vendor,
-// family and model numbers (virtual machines often hide the marketing name).
-func cpuModel() string {
-	data, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return runtime.GOARCH
-	}
-	var vendor, family, model string
-	for _, line := range strings.Split(string(data), "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		switch k, v = strings.TrimSpace(k), strings.TrimSpace(v); {
-		case k == "vendor_id" && vendor == "":
-			vendor = v
-		case k == "cpu family" && family == "":
-			family = v
-		case k == "model" && model == "":
-			model = v
-		case k == "model name":
-			return fmt.Sprintf("%s (%s family %s model %s)", v, vendor, family, model)
-		}
-	}
-	return runtime.GOARCH
-}
-
-// commandLine returns args as a shell would need them, with a `go run`
-// temporary binary named as the package.
-func commandLine(args []string) string {
-	if len(args) == 0 {
-		return ""
-	}
-	out := []string{args[0]}
-	if strings.Contains(args[0], "go-build") {
-		out = []string{"go", "run", "./bench/sgemm"}
-	}
-	for _, a := range args[1:] {
-		if a == "" || strings.ContainsAny(a, " \t\n'\"\\$`*?[]{}()<>|&;#~") {
-			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-		out = append(out, a)
-	}
-	return strings.Join(out, " ")
 }

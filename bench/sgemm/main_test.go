@@ -18,7 +18,7 @@ func TestQuickGoPeers(t *testing.T) {
 		t.Fatal(err)
 	}
 	peers := []peer{{name: "govision", mul: govisionMul}, {name: "gonum", mul: gonumMul}, {name: "vek", mul: vekMul}}
-	results := measure(cfg, peers, nil)
+	results := measurePeers(cfg, peers, nil)
 	if got, want := len(results), len(cfg.sizes)*len(cfg.threads); got != want {
 		t.Fatalf("got %d results, want %d (sizes %v × threads %v)", got, want, cfg.sizes, cfg.threads)
 	}
@@ -68,7 +68,7 @@ func TestCheckCatchesWrongPeer(t *testing.T) {
 		gonumMul(n, a, b, c)
 		c[n*n-1] *= 1.01
 	}
-	results := measure(cfg, []peer{{name: "govision", mul: govisionMul}, {name: "gonum", mul: wrong}}, nil)
+	results := measurePeers(cfg, []peer{{name: "govision", mul: govisionMul}, {name: "gonum", mul: wrong}}, nil)
 	if err := check(results); err == nil || !strings.Contains(err.Error(), "gonum differs from govision") {
 		t.Errorf("check = %v, want an error naming gonum", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"govision.dev/accel"
+	"govision.dev/bench/internal/measure"
 )
 
 // helperScript is openblas.py, fed to the interpreter on stdin so that the
@@ -26,9 +27,6 @@ var helperScript string
 // netlib reference BLAS (libblas3), which is ~10× slower than OpenBLAS; so
 // libopenblas0-pthread is named explicitly.
 var aptPackages = []string{"python3-numpy", "python3-threadpoolctl", "libopenblas0-pthread"}
-
-// avx512Cores are OpenBLAS core types whose SGEMM kernels use AVX-512.
-var avx512Cores = []string{"SkylakeX", "Cooperlake", "SapphireRapids"}
 
 // openBLAS runs OpenBLAS SGEMM through numpy in a subprocess.
 type openBLAS struct {
@@ -90,7 +88,7 @@ func setupOpenBLAS(cfg config, log io.Writer) *openBLAS {
 	usable := func() bool { return err == nil && out.BLAS.InternalAPI == "openblas" }
 	if !usable() && cfg.install {
 		fmt.Fprintf(log, "sgemm: %s has no numpy on OpenBLAS; apt-get install -y %s\n", cfg.python, strings.Join(aptPackages, " "))
-		if ierr := aptInstall(log, aptPackages...); ierr != nil {
+		if ierr := measure.AptInstall(log, aptPackages...); ierr != nil {
 			fmt.Fprintf(log, "sgemm: %v\n", ierr)
 		}
 		out, err = ob.helper(0, 1)
@@ -104,7 +102,7 @@ func setupOpenBLAS(cfg config, log io.Writer) *openBLAS {
 			out.Numpy, cfg.python, out.BLAS.InternalAPI, out.BLAS.Filepath, strings.Join(aptPackages, " "))
 		return ob
 	}
-	if cfg.openblasCore == "auto" && slices.Contains(accel.Features(), "avx512f") && !slices.Contains(avx512Cores, out.BLAS.Architecture) {
+	if cfg.openblasCore == "auto" && slices.Contains(accel.Features(), "avx512f") && !measure.OpenBLASAVX512(out.BLAS.Architecture) {
 		detected := out.BLAS.Architecture
 		ob.core = "SkylakeX"
 		if out, err = ob.helper(0, 1); err != nil {
@@ -169,15 +167,15 @@ func (ob *openBLAS) helper(n, t int) (helperOutput, error) {
 	var out helperOutput
 	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
 		if runErr != nil {
-			return out, fmt.Errorf("%s openblas.py: %v: %s", ob.cfg.python, runErr, lastLine(stderr.String()))
+			return out, fmt.Errorf("%s openblas.py: %v: %s", ob.cfg.python, runErr, measure.LastLine(stderr.String()))
 		}
-		return out, fmt.Errorf("%s openblas.py: bad output %q: %v", ob.cfg.python, lastLine(stdout.String()), err)
+		return out, fmt.Errorf("%s openblas.py: bad output %q: %v", ob.cfg.python, measure.LastLine(stdout.String()), err)
 	}
 	if out.Error != "" {
 		return out, fmt.Errorf("%s openblas.py: %s", ob.cfg.python, out.Error)
 	}
 	if runErr != nil {
-		return out, fmt.Errorf("%s openblas.py: %v: %s", ob.cfg.python, runErr, lastLine(stderr.String()))
+		return out, fmt.Errorf("%s openblas.py: %v: %s", ob.cfg.python, runErr, measure.LastLine(stderr.String()))
 	}
 	return out, nil
 }
@@ -200,24 +198,4 @@ func helperEnv(environ []string, t int, core string) []string {
 		env = append(env, "OPENBLAS_CORETYPE="+core)
 	}
 	return env
-}
-
-// aptInstall installs Debian packages, waiting for another apt to finish.
-func aptInstall(log io.Writer, pkgs ...string) error {
-	args := append([]string{"install", "-y", "-o", "DPkg::Lock::Timeout=900"}, pkgs...)
-	cmd := exec.Command("apt-get", args...)
-	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("apt-get install %s: %v", strings.Join(pkgs, " "), err)
-	}
-	return nil
-}
-
-func lastLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		s = s[i+1:]
-	}
-	return s
 }

@@ -45,10 +45,6 @@ type sgemmShape struct {
 	vec   func() reg.VecVirtual
 	zero  func(reg.VecVirtual)
 	isa   string
-	// embedded: multiply-adds read A straight from memory with an
-	// embedded broadcast (AVX-512's {1to16}) instead of a broadcast
-	// register.
-	embedded bool
 }
 
 // unroll is how many depth steps one trip of the main loop does.
@@ -117,7 +113,9 @@ func sgemmTile(s sgemmShape) {
 		bv[j] = s.vec()
 	}
 	// Two broadcast registers alternate, so a broadcast need not wait for
-	// the multiply-adds reading the previous one.
+	// the multiply-adds reading the previous one. (Broadcasting from memory
+	// inside each multiply-add, and taller tiles of 12 or 14 rows, measured
+	// no faster in place: BenchmarkSgemm, -cpu 1.)
 	av := []reg.VecVirtual{s.vec(), s.vec()}
 
 	step := func(p int) {
@@ -125,15 +123,8 @@ func sgemmTile(s sgemmShape) {
 			VMOVUPS(Mem{Base: b, Disp: 4 * (p*nr + j*s.lanes)}, bv[j])
 		}
 		for i := 0; i < s.mr; i++ {
-			m := Mem{Base: a, Disp: 4 * (p*s.mr + i)}
-			if s.embedded {
-				for j := range bv {
-					VFMADD231PS_BCST(m, bv[j], acc[i][j])
-				}
-				continue
-			}
 			x := av[i%2]
-			VBROADCASTSS(m, x)
+			VBROADCASTSS(Mem{Base: a, Disp: 4 * (p*s.mr + i)}, x)
 			for j := range bv {
 				VFMADD231PS(x, bv[j], acc[i][j])
 			}
