@@ -6,6 +6,7 @@ require (
 	github.com/viterin/vek v0.4.3
 	gonum.org/v1/gonum v0.17.0
 	govision.dev/accel v0.0.0-00010101000000-000000000000
+	govision.dev/vision v0.0.0-00010101000000-000000000000
 )
 
 require (
@@ -15,4 +16,7 @@ require (
 	golang.org/x/sys v0.50.0 // indirect
 )
 
-replace govision.dev/accel => ./accel
+replace (
+	govision.dev/accel => ./accel
+	govision.dev/vision => ./vision
+)

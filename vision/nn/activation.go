@@ -26,7 +26,7 @@ func unary(x *tensor.Tensor, f func(dst, src []float32)) (*tensor.Tensor, error)
 	if x == nil {
 		return nil, fmt.Errorf("%w: nil input", ErrShape)
 	}
-	y := tensor.New(x.Shape()...)
+	y := tensor.Get(x.Shape()...)
 	f(y.Data(), x.Data())
 	return y, nil
 }

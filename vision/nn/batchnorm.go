@@ -60,7 +60,7 @@ func (b *BatchNorm2d) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	y := tensor.New(n, c, h, w)
+	y := tensor.Get(n, c, h, w)
 	src, dst := x.Data(), y.Data()
 	plane := h * w
 	for i := 0; i < n*c; i++ {

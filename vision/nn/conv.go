@@ -118,7 +118,7 @@ func (c *Conv2d) forward(x *tensor.Tensor, bn *BatchNorm2d, act accel.Activation
 		}
 		ep.Scale, ep.Shift = bn.scale, bn.shift
 	}
-	y := tensor.New(n, c.OutC, oh, ow)
+	y := tensor.Get(n, c.OutC, oh, ow)
 	accel.Conv2D(y.Data(), x.Data(), c.Weight.Data(), p, &ep)
 	return y, nil
 }
@@ -134,7 +134,11 @@ func ConvBNAct(x *tensor.Tensor, conv *Conv2d, bn *BatchNorm2d, act Module) (*te
 		if err != nil {
 			return nil, err
 		}
-		return act.Forward(y)
+		z, err := act.Forward(y)
+		if err == nil {
+			releaseIntermediate(y, z, x)
+		}
+		return z, err
 	}
 	return conv.forward(x, bn, a, slope)
 }

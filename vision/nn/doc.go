@@ -36,7 +36,11 @@
 // the convolution's epilogue, with the activation after it: scale =
 // γ/√(var+ε) and shift = β − mean·scale are computed when the weights are
 // set (New, LoadStateDict) while the unfolded γ, β, mean and variance stay
-// what the state dict holds, so saving gives back what was loaded. Forward
+// what the state dict holds, so saving gives back what was loaded. Layer
+// outputs come from the tensor pool (tensor.Get); a Sequential hands each
+// intermediate back (Release) once the next layer has read it, so a forward
+// pass reuses its activation buffers from call to call. A model's own
+// Forward does the same for the intermediates it holds. Forward
 // is safe for concurrent use once the weights are loaded: layers keep no
 // per-call state in their fields.
 //

@@ -38,7 +38,7 @@ func (l *Linear) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if n == 0 || x.Len()/n != l.In || x.Len()%n != 0 || (x.Dims() != 2 && x.Dims() != 4) {
 		return nil, fmt.Errorf("%w: Linear: input %v, want [N, %d]", ErrShape, x.Shape(), l.In)
 	}
-	y := tensor.New(n, l.Out)
+	y := tensor.Get(n, l.Out)
 	dst := y.Data()
 	beta := float32(0)
 	if l.Bias != nil {

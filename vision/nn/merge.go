@@ -42,7 +42,7 @@ func Concat(xs ...*tensor.Tensor) (*tensor.Tensor, error) {
 	}
 	shape := slices.Clone(first)
 	shape[1] = channels
-	y := tensor.New(shape...)
+	y := tensor.Get(shape...)
 	n := first[0]
 	if n == 0 || y.Len() == 0 {
 		return y, nil
@@ -65,7 +65,7 @@ func Add(a, b *tensor.Tensor) (*tensor.Tensor, error) {
 	if err := sameShapes("Add", a, b); err != nil {
 		return nil, err
 	}
-	y := tensor.New(a.Shape()...)
+	y := tensor.Get(a.Shape()...)
 	accel.Add(y.Data(), a.Data(), b.Data())
 	return y, nil
 }
@@ -110,7 +110,7 @@ func ChannelScale(x, s *tensor.Tensor) (*tensor.Tensor, error) {
 		return nil, fmt.Errorf("%w: ChannelScale: scale %v for input %v, want [%d, %d] or [%d, %d, 1, 1]",
 			ErrShape, ss, x.Shape(), n, c, n, c)
 	}
-	y := tensor.New(n, c, h, w)
+	y := tensor.Get(n, c, h, w)
 	plane := h * w
 	src, dst := x.Data(), y.Data()
 	for i, v := range s.Data() {

@@ -169,7 +169,7 @@ func softmax(layer string, x *tensor.Tensor, dim int, log bool) (*tensor.Tensor,
 		inner *= v
 	}
 	size := s[d]
-	y := tensor.New(s...)
+	y := tensor.Get(s...)
 	src, dst := x.Data(), y.Data()
 	if y.Len() == 0 {
 		return y, nil

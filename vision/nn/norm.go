@@ -46,7 +46,7 @@ func (l *LocalResponseNorm) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 		return nil, fmt.Errorf("%w: LocalResponseNorm: input %v, want 3 or more dimensions [N, C, ...]", ErrShape, s)
 	}
 	n, c := x.Dim(0), x.Dim(1)
-	y := tensor.New(x.Shape()...)
+	y := tensor.Get(x.Shape()...)
 	if y.Len() == 0 {
 		return y, nil
 	}

@@ -103,7 +103,7 @@ func (m *MaxPool2d) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	y := tensor.New(n, c, oh, ow)
+	y := tensor.Get(n, c, oh, ow)
 	accel.MaxPool2D(y.Data(), nil, x.Data(), n, c, h, w, m.params(false))
 	return y, nil
 }
@@ -118,7 +118,7 @@ func (m *MaxPool2d) ForwardIndices(x *tensor.Tensor) (*tensor.Tensor, *Indices, 
 	if int64(h)*int64(w) > 1<<31-1 {
 		return nil, nil, fmt.Errorf("%w: MaxPool2d: input %v: a plane too large for int32 indices", ErrShape, x.Shape())
 	}
-	y := tensor.New(n, c, oh, ow)
+	y := tensor.Get(n, c, oh, ow)
 	ind := &Indices{Shape: [4]int{n, c, oh, ow}, Data: make([]int32, y.Len())}
 	accel.MaxPool2D(y.Data(), ind.Data, x.Data(), n, c, h, w, m.params(false))
 	return y, ind, nil
@@ -148,7 +148,7 @@ func (a *AvgPool2d) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	y := tensor.New(n, c, oh, ow)
+	y := tensor.Get(n, c, oh, ow)
 	accel.AvgPool2D(y.Data(), x.Data(), n, c, h, w, a.params(a.ExcludePad))
 	return y, nil
 }
@@ -203,7 +203,7 @@ func (a *AdaptiveAvgPool2d) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	y := tensor.New(n, c, oh, ow)
+	y := tensor.Get(n, c, oh, ow)
 	if oh == 1 && ow == 1 {
 		accel.GlobalAvgPool2D(y.Data(), x.Data(), n, c, h, w)
 	} else {
@@ -242,7 +242,7 @@ func (a *AdaptiveMaxPool2d) forward(x *tensor.Tensor, withIndices bool) (*tensor
 	if err != nil {
 		return nil, nil, err
 	}
-	y := tensor.New(n, c, oh, ow)
+	y := tensor.Get(n, c, oh, ow)
 	var ind *Indices
 	var data []int32
 	if withIndices {
@@ -334,7 +334,7 @@ func (u *MaxUnpool2d) Forward(x *tensor.Tensor, ind *Indices, size []int) (*tens
 				ErrShape, k, i, oh, ow)
 		}
 	}
-	y := tensor.New(n, c, oh, ow)
+	y := tensor.Get(n, c, oh, ow)
 	if n*c > 0 {
 		accel.MaxUnpool2D(y.Data(), x.Data(), ind.Data, n, c, h, w, oh, ow)
 	}

@@ -43,10 +43,14 @@ func (s *Sequential) Len() int { return len(s.children) }
 // At returns child i.
 func (s *Sequential) At(i int) Module { return s.children[i].Module }
 
-// Forward runs the children in order.
+// Forward runs the children in order. Intermediate results go back to the
+// tensor pool as soon as the next child has consumed them (unless the next
+// result is a view of them); the input and the result are the caller's.
 func (s *Sequential) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
+	in := x
 	for i := 0; i < len(s.children); i++ {
 		c := s.children[i]
+		prev := x
 		var err error
 		if conv, ok := c.Module.(*Conv2d); ok {
 			var bn *BatchNorm2d
@@ -76,6 +80,16 @@ func (s *Sequential) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", c.Name, err)
 		}
+		releaseIntermediate(prev, x, in)
 	}
 	return x, nil
+}
+
+// releaseIntermediate gives prev back to the pool once next has been
+// computed from it, unless prev is the caller's input or next shares its
+// data.
+func releaseIntermediate(prev, next, input *tensor.Tensor) {
+	if prev != input && !next.Shares(prev) {
+		prev.Release()
+	}
 }

@@ -100,7 +100,7 @@ func interpolate(x *tensor.Tensor, o InterpolateOptions) (*tensor.Tensor, error)
 	if h < 1 || w < 1 || oh < 1 || ow < 1 {
 		return nil, fmt.Errorf("%w: Upsample: input %v gives an empty output %dx%d", ErrShape, x.Shape(), oh, ow)
 	}
-	y := tensor.New(n, c, oh, ow)
+	y := tensor.Get(n, c, oh, ow)
 	planes := n * c
 	src, dst := x.Data(), y.Data()
 	if o.Mode == Nearest {
