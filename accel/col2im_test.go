@@ -153,11 +153,7 @@ func TestCol2imPanics(t *testing.T) {
 	p := ConvParams{C: 4, H: 5, W: 5, KH: 3, KW: 3, PadH: 1, PadW: 1}
 	img := make([]float32, 100)
 	cols := make([]float32, 36*25)
-	for _, tc := range []struct {
-		name string
-		call func()
-		want string
-	}{
+	checkPanics(t, []panicCase{
 		{"short_img", func() { Col2im(img[:99], cols, p) },
 			"accel: Col2imRows: len(img) = 99, need at least 100 for C/Groups=4 H=5 W=5"},
 		{"short_cols", func() { Col2im(img, cols[:10], p) },
@@ -168,17 +164,7 @@ func TestCol2imPanics(t *testing.T) {
 			"accel: Col2imRows: rows [3, 2) outside the 5 output rows"},
 		{"zero_kernel", func() { q := p; q.KW = 0; Col2im(img, cols, q) },
 			"accel: Col2im: KW=0, must be at least 1"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			defer func() {
-				got := fmt.Sprint(recover())
-				if got != tc.want {
-					t.Errorf("panic %q, want %q", got, tc.want)
-				}
-			}()
-			tc.call()
-		})
-	}
+	}, exactly)
 }
 
 func ExampleCol2im() {

@@ -385,11 +385,7 @@ func TestConv2DPanics(t *testing.T) {
 		f(&q)
 		return q
 	}
-	for _, tc := range []struct {
-		name string
-		call func()
-		want string
-	}{
+	checkPanics(t, []panicCase{
 		{"groups_c", func() { Conv2D(dst, src, weight, with(func(q *ConvParams) { q.C = 6; q.Groups = 4 }), nil) },
 			"accel: Conv2D: C=6 not divisible by Groups=4"},
 		{"groups_outc", func() { Conv2D(dst, src, weight, with(func(q *ConvParams) { q.OutC = 6; q.Groups = 4 }), nil) },
@@ -414,17 +410,7 @@ func TestConv2DPanics(t *testing.T) {
 			"accel: Conv2D: unknown activation 9"},
 		{"im2col_short_cols", func() { Im2col(make([]float32, 10), src, p) },
 			"accel: Im2col: len(cols) = 10, need at least 900 for C/Groups·KH·KW=36 rows × OH·OW=25 columns"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			defer func() {
-				got := fmt.Sprint(recover())
-				if got != tc.want {
-					t.Errorf("panic %q, want %q", got, tc.want)
-				}
-			}()
-			tc.call()
-		})
-	}
+	}, exactly)
 }
 
 func ExampleConv2D() {

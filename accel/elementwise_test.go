@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"strings"
 	"testing"
 )
 
@@ -315,11 +314,7 @@ func TestElementwisePublic(t *testing.T) {
 
 func TestElementwisePanics(t *testing.T) {
 	s := make([]float32, 16)
-	for _, tc := range []struct {
-		name string
-		call func()
-		want string
-	}{
+	checkPanics(t, []panicCase{
 		{"short dst", func() { Add(s[:3], s[4:8], s[8:12]) }, "accel: Add: len(dst) = 3, need 4 (len(x))"},
 		{"short y", func() { Mul(s[:4], s[4:8], s[8:10]) }, "accel: Mul: len(y) = 2, need 4 (len(x))"},
 		{"short axpy y", func() { Axpy(1, s[:4], s[8:10]) }, "accel: Axpy: len(y) = 2, need 4 (len(x))"},
@@ -327,18 +322,7 @@ func TestElementwisePanics(t *testing.T) {
 		{"dst shifted over y", func() { Add(s[1:5], s[8:12], s[0:4]) }, "accel: Add: dst overlaps y without being the same slice"},
 		{"axpy y shifted over x", func() { Axpy(1, s[0:4], s[2:6]) }, "accel: Axpy: y overlaps x without being the same slice"},
 		{"short sigmoid dst", func() { Sigmoid(nil, s[:1]) }, "accel: Sigmoid: len(dst) = 0, need 1 (len(x))"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			defer func() {
-				r := recover()
-				msg, _ := r.(string)
-				if r == nil || !strings.HasPrefix(msg, tc.want) {
-					t.Fatalf("panic %v, want one starting %q", r, tc.want)
-				}
-			}()
-			tc.call()
-		})
-	}
+	}, startsWith)
 }
 
 // TestExpCore checks the float64 core against math.Exp over the range the

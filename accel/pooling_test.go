@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"strings"
 	"testing"
 )
 
@@ -407,11 +406,7 @@ func TestPoolPanics(t *testing.T) {
 	dst := make([]float32, 2*3*3*3)
 	ind := make([]int32, 2*3*3*3)
 	k2 := Pool2DParams{KernelH: 2, KernelW: 2}
-	for _, tc := range []struct {
-		name string
-		call func()
-		want string
-	}{
+	checkPanics(t, []panicCase{
 		{"short dst", func() { MaxPool2D(dst[:5], nil, src, 2, 3, 6, 6, k2) },
 			"accel: MaxPool2D: len(dst) = 5, need 54 for n=2 c=3 outH=3 outW=3"},
 		{"short indices", func() { MaxPool2D(dst, ind[:53], src, 2, 3, 6, 6, k2) },
@@ -450,18 +445,7 @@ func TestPoolPanics(t *testing.T) {
 		}, "accel: MaxUnpool2D: indices[3] = -1, outside the 6×6 output plane"},
 		{"unpool short dst", func() { MaxUnpool2D(dst, dst, ind, 2, 3, 3, 3, 6, 6) },
 			"accel: MaxUnpool2D: len(dst) = 54, need 216 for n=2 c=3 outH=6 outW=6"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			defer func() {
-				r := recover()
-				msg, _ := r.(string)
-				if r == nil || !strings.HasPrefix(msg, tc.want) {
-					t.Fatalf("panic %v, want one starting %q", r, tc.want)
-				}
-			}()
-			tc.call()
-		})
-	}
+	}, startsWith)
 }
 
 func TestMaxUnpool2DDuplicates(t *testing.T) {

@@ -295,11 +295,7 @@ func TestSgemmEpilogue(t *testing.T) {
 }
 
 func TestSgemmPanics(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		call func()
-		msg  string
-	}{
+	checkPanics(t, []panicCase{
 		{"negative", func() { Sgemm(false, false, -1, 1, 1, 1, nil, 1, nil, 1, 0, nil, 1) }, "accel: Sgemm: negative dimension m=-1 n=1 k=1"},
 		{"short c", func() {
 			Sgemm(false, false, 3, 4, 1, 1, make([]float32, 3), 1, make([]float32, 4), 4, 0, make([]float32, 10), 4)
@@ -307,14 +303,5 @@ func TestSgemmPanics(t *testing.T) {
 		{"small lda", func() {
 			Sgemm(false, false, 2, 2, 3, 1, make([]float32, 6), 2, make([]float32, 6), 2, 0, make([]float32, 4), 2)
 		}, "accel: Sgemm: lda = 2, less than its 3 columns"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			defer func() {
-				if r := recover(); r != tc.msg {
-					t.Errorf("panic %q, want %q", r, tc.msg)
-				}
-			}()
-			tc.call()
-		})
-	}
+	}, exactly)
 }

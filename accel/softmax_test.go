@@ -3,7 +3,6 @@ package accel
 import (
 	"math"
 	"math/rand/v2"
-	"strings"
 	"testing"
 )
 
@@ -195,27 +194,12 @@ func TestArgmaxRows(t *testing.T) {
 
 func TestRowPanics(t *testing.T) {
 	s := make([]float32, 12)
-	for _, tc := range []struct {
-		name string
-		call func()
-		want string
-	}{
+	checkPanics(t, []panicCase{
 		{"short dst", func() { SoftmaxRows(s[:5], s, 2, 3) }, "accel: SoftmaxRows: len(dst) = 5, need 6 for rows=2 cols=3"},
 		{"short src", func() { LogSoftmaxRows(s, s[:5], 2, 3) }, "accel: LogSoftmaxRows: len(src) = 5, need 6 for rows=2 cols=3"},
 		{"negative", func() { SoftmaxRows(s, s, -1, 3) }, "accel: SoftmaxRows: bad shape rows=-1 cols=3"},
 		{"shifted", func() { SoftmaxRows(s[1:], s, 2, 3) }, "accel: SoftmaxRows: dst overlaps src without being the same slice"},
 		{"argmax empty row", func() { ArgmaxRows(make([]int, 2), s, 2, 0) }, "accel: ArgmaxRows: bad shape rows=2 cols=0"},
 		{"argmax short dst", func() { ArgmaxRows(make([]int, 1), s, 2, 3) }, "accel: ArgmaxRows: len(dst) = 1, need 2 for rows=2"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			defer func() {
-				r := recover()
-				msg, _ := r.(string)
-				if r == nil || !strings.HasPrefix(msg, tc.want) {
-					t.Fatalf("panic %v, want one starting %q", r, tc.want)
-				}
-			}()
-			tc.call()
-		})
-	}
+	}, startsWith)
 }
