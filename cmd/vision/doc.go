@@ -9,6 +9,10 @@
 //	version   the module version, Go version and platform of this binary
 //	env       Go version, GOMAXPROCS, CPU features, and the implementation
 //	          each accel kernel uses
+//	classify  top-k ImageNet (or CIFAR, MNIST) labels for images, with any
+//	          model of the classify zoo (vision classify IMG... --model NAME)
+//	models    every model with its parameter count, GFLOPs at its default
+//	          input size and whether its weights are on disk
 //
 // The global flags, accepted before or after the command:
 //

@@ -70,6 +70,7 @@ Everything runs on the CPU, in Go, with no cgo.`,
 	root.AddCommand(
 		newVersionCmd(),
 		newEnvCmd(),
+		newClassifyCmd(g), newModelsCmd(g),
 	)
 	return root
 }
