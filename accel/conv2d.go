@@ -237,14 +237,16 @@ func Conv2D(dst, src, weight []float32, p ConvParams, ep *Epilogue) {
 //
 //	y = y·scale[oc] + shift[oc], scale = Scale[oc] (or 1), shift = Bias[oc]·scale + Shift[oc]
 //
-// then ReLU or ReLU6 as clamps. This is (y+b)·s+t regrouped, equal to it up
-// to float32 rounding. Leaky ReLU and sigmoid run after, in Go, on each
+// then ReLU or ReLU6 as clamps, or leaky ReLU as max(y, slope·y) (slopes in
+// [0, 1]). This is (y+b)·s+t regrouped, equal to it up to float32 rounding.
+// Sigmoid (and a leaky slope outside [0, 1]) runs after, in Go, on each
 // finished tile while it is in cache.
 type fusedEpilogue struct {
 	scale, shift []float32 // nil when there is no affine step
 	lo, hi       float32
 	clampLo      bool
 	clampHi      bool
+	leaky        bool       // leaky ReLU as max(y, slope·y): slope in [0, 1]
 	act          Activation // left to the tile callback; ActLinear for none
 	slope        float32
 	buf          *[]float32
@@ -277,6 +279,13 @@ func newFusedEpilogue(e *Epilogue, outC int) *fusedEpilogue {
 		f.clampLo = true
 	case ActReLU6:
 		f.clampLo, f.clampHi, f.hi = true, true, 6
+	case ActLeakyReLU:
+		f.slope = e.Slope
+		if e.Slope >= 0 && e.Slope <= 1 {
+			f.leaky = true
+		} else {
+			f.act = e.Act // max(y, slope·y) holds only for slopes in [0, 1]
+		}
 	default:
 		f.act, f.slope = e.Act, e.Slope
 	}
@@ -295,8 +304,8 @@ func (f *fusedEpilogue) release() {
 // the epilogue fused.
 func (f *fusedEpilogue) gemm(m, n, k int, w []float32, packer panelPacker, c []float32, ldc, oc0 int) {
 	var rep *rowEpilogue
-	if f.scale != nil || f.clampLo || f.clampHi {
-		rep = &rowEpilogue{lo: f.lo, hi: f.hi, clampLo: f.clampLo, clampHi: f.clampHi}
+	if f.scale != nil || f.clampLo || f.clampHi || f.leaky {
+		rep = &rowEpilogue{lo: f.lo, hi: f.hi, clampLo: f.clampLo, clampHi: f.clampHi, leaky: f.leaky, slope: f.slope}
 		if f.scale != nil {
 			rep.scale, rep.shift = f.scale[oc0:oc0+m], f.shift[oc0:oc0+m]
 		}

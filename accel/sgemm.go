@@ -182,6 +182,7 @@ const (
 	tileAffine              // y = y·scale[i] + shift[i] for row i of the tile
 	tileClampLo             // y = max(y, lo)
 	tileClampHi             // y = min(y, hi)
+	tileLeaky               // y = max(y, slope·y), slope in [0, 1]
 )
 
 // gemmMaxMR bounds mr over every micro-kernel.
@@ -189,10 +190,11 @@ const gemmMaxMR = 8
 
 // tileEpilogue is what a micro-kernel does to its finished tile, in the
 // layout the assembly reads: v[0:mr] the rows' scales, v[mr:2mr] their
-// shifts, v[2mr] lo and v[2mr+1] hi; flags say which steps run.
+// shifts, v[2mr] lo, v[2mr+1] hi and v[2mr+2] the leaky slope; flags say
+// which steps run.
 type tileEpilogue struct {
 	flags int
-	v     [2*gemmMaxMR + 2]float32
+	v     [2*gemmMaxMR + 3]float32
 }
 
 // apply runs the epilogue on an h×w block of c whose rows are the tile's
@@ -219,6 +221,12 @@ func (e *tileEpilogue) apply(c []float32, ldc, mr, h, w int) {
 				row[j] = min(y, hi)
 			}
 		}
+		if e.flags&tileLeaky != 0 {
+			slope := e.v[2*mr+2]
+			for j, y := range row {
+				row[j] = max(y, slope*y)
+			}
+		}
 	}
 }
 
@@ -229,13 +237,16 @@ func (e *tileEpilogue) apply(c []float32, ldc, mr, h, w int) {
 //	if scale != nil { y = y·scale[i] + shift[i] }
 //	if clampLo { y = max(y, lo) }
 //	if clampHi { y = min(y, hi) }
+//	if leaky { y = max(y, slope·y) }
 //
-// Conv2D passes a folded batch norm (with the bias in shift) and ReLU or
-// ReLU6 this way. NaN propagates through the clamps.
+// Conv2D passes a folded batch norm (with the bias in shift) and ReLU,
+// ReLU6 or leaky ReLU this way. NaN propagates through every step.
 type rowEpilogue struct {
 	scale, shift     []float32 // per row of C, both nil or both set
 	lo, hi           float32
 	clampLo, clampHi bool
+	leaky            bool
+	slope            float32 // in [0, 1]
 }
 
 // tile fills e with the epilogue of rows i..i+h of C for a kernel of mr rows.
@@ -253,6 +264,10 @@ func (r *rowEpilogue) tile(e *tileEpilogue, i, h, mr int) {
 	if r.clampHi {
 		e.flags |= tileClampHi
 		e.v[2*mr+1] = r.hi
+	}
+	if r.leaky {
+		e.flags |= tileLeaky
+		e.v[2*mr+2] = r.slope
 	}
 }
 

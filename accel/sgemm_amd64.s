@@ -313,9 +313,9 @@ clamplo:
 
 clamphi:
 	TESTQ        $0x00000008, DX
-	JZ           write
-	MOVQ         ep+56(FP), DX
-	VBROADCASTSS 68(DX), Z16
+	JZ           leaky
+	MOVQ         ep+56(FP), BX
+	VBROADCASTSS 68(BX), Z16
 	VMINPS       Z0, Z16, Z0
 	VMINPS       Z1, Z16, Z1
 	VMINPS       Z2, Z16, Z2
@@ -332,6 +332,44 @@ clamphi:
 	VMINPS       Z13, Z16, Z13
 	VMINPS       Z14, Z16, Z14
 	VMINPS       Z15, Z16, Z15
+
+leaky:
+	TESTQ        $0x00000010, DX
+	JZ           write
+	MOVQ         ep+56(FP), DX
+	VBROADCASTSS 72(DX), Z16
+	VMULPS       Z16, Z0, Z17
+	VMAXPS       Z0, Z17, Z0
+	VMULPS       Z16, Z1, Z17
+	VMAXPS       Z1, Z17, Z1
+	VMULPS       Z16, Z2, Z17
+	VMAXPS       Z2, Z17, Z2
+	VMULPS       Z16, Z3, Z17
+	VMAXPS       Z3, Z17, Z3
+	VMULPS       Z16, Z4, Z17
+	VMAXPS       Z4, Z17, Z4
+	VMULPS       Z16, Z5, Z17
+	VMAXPS       Z5, Z17, Z5
+	VMULPS       Z16, Z6, Z17
+	VMAXPS       Z6, Z17, Z6
+	VMULPS       Z16, Z7, Z17
+	VMAXPS       Z7, Z17, Z7
+	VMULPS       Z16, Z8, Z17
+	VMAXPS       Z8, Z17, Z8
+	VMULPS       Z16, Z9, Z17
+	VMAXPS       Z9, Z17, Z9
+	VMULPS       Z16, Z10, Z17
+	VMAXPS       Z10, Z17, Z10
+	VMULPS       Z16, Z11, Z17
+	VMAXPS       Z11, Z17, Z11
+	VMULPS       Z16, Z12, Z17
+	VMAXPS       Z12, Z17, Z12
+	VMULPS       Z16, Z13, Z17
+	VMAXPS       Z13, Z17, Z13
+	VMULPS       Z16, Z14, Z17
+	VMAXPS       Z14, Z17, Z14
+	VMULPS       Z16, Z15, Z17
+	VMAXPS       Z15, Z17, Z15
 
 write:
 	VMOVUPS Z0, (AX)
@@ -607,9 +645,9 @@ clamplo:
 
 clamphi:
 	TESTQ        $0x00000008, DX
-	JZ           write
-	MOVQ         ep+56(FP), DX
-	VBROADCASTSS 52(DX), Y12
+	JZ           leaky
+	MOVQ         ep+56(FP), BX
+	VBROADCASTSS 52(BX), Y12
 	VMINPS       Y0, Y12, Y0
 	VMINPS       Y1, Y12, Y1
 	VMINPS       Y2, Y12, Y2
@@ -622,6 +660,36 @@ clamphi:
 	VMINPS       Y9, Y12, Y9
 	VMINPS       Y10, Y12, Y10
 	VMINPS       Y11, Y12, Y11
+
+leaky:
+	TESTQ        $0x00000010, DX
+	JZ           write
+	MOVQ         ep+56(FP), DX
+	VBROADCASTSS 56(DX), Y12
+	VMULPS       Y12, Y0, Y13
+	VMAXPS       Y0, Y13, Y0
+	VMULPS       Y12, Y1, Y13
+	VMAXPS       Y1, Y13, Y1
+	VMULPS       Y12, Y2, Y13
+	VMAXPS       Y2, Y13, Y2
+	VMULPS       Y12, Y3, Y13
+	VMAXPS       Y3, Y13, Y3
+	VMULPS       Y12, Y4, Y13
+	VMAXPS       Y4, Y13, Y4
+	VMULPS       Y12, Y5, Y13
+	VMAXPS       Y5, Y13, Y5
+	VMULPS       Y12, Y6, Y13
+	VMAXPS       Y6, Y13, Y6
+	VMULPS       Y12, Y7, Y13
+	VMAXPS       Y7, Y13, Y7
+	VMULPS       Y12, Y8, Y13
+	VMAXPS       Y8, Y13, Y8
+	VMULPS       Y12, Y9, Y13
+	VMAXPS       Y9, Y13, Y9
+	VMULPS       Y12, Y10, Y13
+	VMAXPS       Y10, Y13, Y10
+	VMULPS       Y12, Y11, Y13
+	VMAXPS       Y11, Y13, Y11
 
 write:
 	VMOVUPS Y0, (AX)

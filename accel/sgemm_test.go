@@ -226,7 +226,7 @@ func TestSgemmThreads(t *testing.T) {
 }
 
 // TestSgemmEpilogue checks the fused row epilogue of every micro-kernel
-// (affine step, clamps) and the tile callback against Sgemm followed by the
+// (affine step, clamps, leaky ReLU) and the tile callback against Sgemm followed by the
 // same steps in Go, and that the callback sees each element exactly once.
 func TestSgemmEpilogue(t *testing.T) {
 	for _, kern := range gemmKernels() {
@@ -236,7 +236,7 @@ func TestSgemmEpilogue(t *testing.T) {
 				m, n, k := s[0], s[1], s[2]
 				tc := gemmCase{m: m, n: n, k: k, alpha: 1, lda: k, ldb: n, ldc: n + 1}
 				a, b, c := tc.operands(rng)
-				rep := &rowEpilogue{clampLo: ci%2 == 0, lo: -0.1, clampHi: ci%3 == 0, hi: 0.2}
+				rep := &rowEpilogue{clampLo: ci%2 == 0, lo: -0.1, clampHi: ci%3 == 0, hi: 0.2, leaky: ci%2 == 1, slope: 0.1}
 				if ci%4 != 3 {
 					rep.scale, rep.shift = make([]float32, m), make([]float32, m)
 					for i := range rep.scale {
@@ -256,6 +256,9 @@ func TestSgemmEpilogue(t *testing.T) {
 						}
 						if rep.clampHi {
 							y = min(y, rep.hi)
+						}
+						if rep.leaky && y < 0 {
+							y *= rep.slope
 						}
 						want[i*tc.ldc+j] = 2*y + float32(i)
 					}
@@ -304,4 +307,26 @@ func TestSgemmPanics(t *testing.T) {
 			Sgemm(false, false, 2, 2, 3, 1, make([]float32, 6), 2, make([]float32, 6), 2, 0, make([]float32, 4), 2)
 		}, "accel: Sgemm: lda = 2, less than its 3 columns"},
 	}, exactly)
+}
+
+// TestSgemmEpilogueNaN checks that a NaN product stays NaN through every
+// fused step (clamps and leaky ReLU), as Go's min and max keep it.
+func TestSgemmEpilogueNaN(t *testing.T) {
+	const m, n, k = 8, 32, 3
+	for _, kern := range gemmKernels() {
+		for _, rep := range []*rowEpilogue{
+			{clampLo: true},
+			{clampLo: true, clampHi: true, hi: 6},
+			{leaky: true, slope: 0.1},
+		} {
+			a, b, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+			a[0] = float32(math.NaN()) // row 0 of C is all NaN
+			sgemmPacked(kern, false, m, n, k, 1, a, k, matrixPacker(false, b, n), 0, c, n, rep, nil)
+			for j := 0; j < n; j++ {
+				if !math.IsNaN(float64(c[j])) {
+					t.Fatalf("%s %+v: c[0,%d] = %g, want NaN", kern.name, *rep, j, c[j])
+				}
+			}
+		}
+	}
 }

@@ -56,6 +56,7 @@ const (
 	flagAffine              // y = y·ep[i] + ep[mr+i] for row i
 	flagClampLo             // y = max(y, ep[2mr])
 	flagClampHi             // y = min(y, ep[2mr+1])
+	flagLeaky               // y = max(y, ep[2mr+2]·y): leaky ReLU for a slope in [0, 1]
 )
 
 // sgemmTile emits
@@ -70,6 +71,7 @@ const (
 //	if flags&flagAffine != 0 { y = y·ep[i] + ep[mr+i] }
 //	if flags&flagClampLo != 0 { y = max(y, ep[2*mr]) }
 //	if flags&flagClampHi != 0 { y = min(y, ep[2*mr+1]) }
+//	if flags&flagLeaky != 0 { y = max(y, ep[2*mr+2]*y) }
 //	c[i*ldc+j] = y
 //
 // The depth loop keeps the tile in registers: per step, vecs loads of B,
@@ -206,7 +208,7 @@ func sgemmTile(s sgemmShape) {
 		instr func(ops ...Op)
 	}{
 		{flagClampLo, "clamplo", "clamphi", 2 * s.mr, VMAXPS},
-		{flagClampHi, "clamphi", "write", 2*s.mr + 1, VMINPS},
+		{flagClampHi, "clamphi", "leaky", 2*s.mr + 1, VMINPS},
 	} {
 		Label(cl.label)
 		TESTQ(U32(cl.flag), flags)
@@ -217,6 +219,22 @@ func sgemmTile(s sgemmShape) {
 		for i := range acc {
 			for j := range acc[i] {
 				cl.instr(acc[i][j], bound, acc[i][j])
+			}
+		}
+	}
+
+	// Leaky ReLU as max(y, slope·y), y the second source again for NaN.
+	Label("leaky")
+	TESTQ(U32(flagLeaky), flags)
+	JZ(LabelRef("write"))
+	{
+		ep := Load(Param("ep"), GP64())
+		slope, t := s.vec(), s.vec()
+		VBROADCASTSS(Mem{Base: ep, Disp: 4 * (2*s.mr + 2)}, slope)
+		for i := range acc {
+			for j := range acc[i] {
+				VMULPS(slope, acc[i][j], t)
+				VMAXPS(acc[i][j], t, acc[i][j])
 			}
 		}
 	}
