@@ -244,32 +244,55 @@ func im2colPacker(img []float32, p ConvParams, oh, ow int) panelPacker {
 			yoff := ki*p.DilationH - p.PadH
 			xoff := kj*p.DilationW - p.PadW
 			xlo, xhi := validRange(ow, p.W, p.StrideW, xoff)
+			oy, ox := j0/ow, j0%ow // output position of column j
+			t, q := 0, 0           // panel and column within it
 			for j := j0; j < j0+w; {
-				oy, ox := j/ow, j%ow
-				t, q := (j-j0)/nr, (j-j0)%nr
 				run := min(ow-ox, nr-q, j0+w-j)
-				d := dst[t*kc*nr+pp*nr+q : t*kc*nr+pp*nr+q+run]
-				j += run
+				at := t*kc*nr + pp*nr + q
 				iy := oy*p.StrideH + yoff
+				if q == 0 && p.StrideW == 1 && ox >= xlo && iy >= 0 && iy < p.H {
+					// Whole panel rows inside this input row: one call
+					// moves them all into consecutive panels.
+					if n := min(min(ow, xhi)-ox, j0+w-j) / nr; n > 0 {
+						ix := iy*p.W + ox + xoff
+						copyChunks(dst[at:], kc*nr, plane[ix:ix+n*nr], n, nr)
+						j, ox, t = j+n*nr, ox+n*nr, t+n
+						if ox == ow {
+							ox, oy = 0, oy+1
+						}
+						continue
+					}
+				}
 				if iy < 0 || iy >= p.H {
-					clear(d)
-					continue
+					clear(dst[at : at+run])
+				} else {
+					d := dst[at : at+run]
+					a, b := min(max(xlo-ox, 0), run), min(max(xhi-ox, 0), run)
+					if a > 0 {
+						clear(d[:a])
+					}
+					if b < run {
+						clear(d[max(a, b):])
+					}
+					if a < b {
+						src := plane[iy*p.W:]
+						ix := (ox+a)*p.StrideW + xoff
+						if p.StrideW == 1 {
+							copy(d[a:b], src[ix:ix+b-a])
+						} else {
+							for i := a; i < b; i++ {
+								d[i] = src[ix]
+								ix += p.StrideW
+							}
+						}
+					}
 				}
-				a, b := min(max(xlo-ox, 0), run), min(max(xhi-ox, 0), run)
-				clear(d[:a])
-				clear(d[max(a, b):])
-				if a >= b {
-					continue
+				j += run
+				if ox += run; ox == ow {
+					ox, oy = 0, oy+1
 				}
-				src := plane[iy*p.W:]
-				ix := (ox+a)*p.StrideW + xoff
-				if p.StrideW == 1 {
-					copy(d[a:b], src[ix:ix+b-a])
-					continue
-				}
-				for i := a; i < b; i++ {
-					d[i] = src[ix]
-					ix += p.StrideW
+				if q += run; q == nr {
+					q, t = 0, t+1
 				}
 			}
 			if tail := panels*nr - w; tail > 0 {

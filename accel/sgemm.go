@@ -504,12 +504,31 @@ func packB(trans bool, b []float32, ldb, p0, kc, j0, w, nr int, dst []float32) {
 		}
 		return
 	}
+	full := w / nr // panels with all nr columns inside B
 	for p := 0; p < kc; p++ {
 		src := b[(p0+p)*ldb+j0 : (p0+p)*ldb+j0+w]
-		for t := 0; t < panels; t++ {
-			d := dst[t*kc*nr+p*nr : t*kc*nr+p*nr+nr]
-			n := copy(d, src[min(t*nr, w):])
-			clear(d[n:])
+		copyChunks(dst[p*nr:], kc*nr, src, full, nr)
+		if full < panels {
+			d := dst[full*kc*nr+p*nr : full*kc*nr+p*nr+nr]
+			clear(d[copy(d, src[full*nr:]):])
 		}
+	}
+}
+
+// copyChunks copies n chunks of width floats, read one after another from
+// src, into dst, stride floats apart:
+//
+//	for c := 0; c < n; c++ {
+//		copy(dst[c*stride:c*stride+width], src[c*width:(c+1)*width])
+//	}
+//
+// It moves a stretch of an input row into consecutive B panels in one call
+// (im2colPacker). On amd64 with AVX it is assembly for widths that are
+// multiples of 8 (sgemm_amd64.go).
+var copyChunks = copyChunksGo
+
+func copyChunksGo(dst []float32, stride int, src []float32, n, width int) {
+	for c := 0; c < n; c++ {
+		copy(dst[c*stride:c*stride+width], src[c*width:(c+1)*width])
 	}
 }

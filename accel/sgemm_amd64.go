@@ -11,6 +11,9 @@ var (
 )
 
 func init() {
+	if cpu.X86.HasAVX {
+		copyChunks = copyChunksAsm
+	}
 	switch {
 	case cpu.X86.HasAVX512F:
 		gemm = gemmAVX512
@@ -56,4 +59,18 @@ func tileFlags(beta float32, ep *tileEpilogue) (int, *float32) {
 		return flags, nil
 	}
 	return flags | ep.flags, &ep.v[0]
+}
+
+// copyChunksAsm checks the bounds the assembly relies on, then calls it for
+// widths that are multiples of 8 (a whole number of 8-float vectors).
+func copyChunksAsm(dst []float32, stride int, src []float32, n, width int) {
+	if n <= 0 || width <= 0 {
+		return
+	}
+	if width%8 != 0 {
+		copyChunksGo(dst, stride, src, n, width)
+		return
+	}
+	_, _ = dst[(n-1)*stride+width-1], src[n*width-1]
+	copyChunksAVX(&dst[0], stride, &src[0], n, width)
 }

@@ -711,3 +711,34 @@ write:
 	VMOVUPS Y11, 32(AX)
 	VZEROUPPER
 	RET
+
+// func copyChunksAVX(dst *float32, dstStride int, src *float32, n int, width int)
+// Requires: AVX
+TEXT ·copyChunksAVX(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), AX
+	MOVQ dstStride+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ src+16(FP), DX
+	MOVQ n+24(FP), BX
+	MOVQ width+32(FP), SI
+	SHLQ $0x02, SI
+
+chunk:
+	TESTQ BX, BX
+	JZ    done
+	XORQ  DI, DI
+
+vec:
+	VMOVUPS (DX)(DI*1), Y0
+	VMOVUPS Y0, (AX)(DI*1)
+	ADDQ    $0x20, DI
+	CMPQ    DI, SI
+	JL      vec
+	ADDQ    SI, DX
+	ADDQ    CX, AX
+	DECQ    BX
+	JMP     chunk
+
+done:
+	VZEROUPPER
+	RET

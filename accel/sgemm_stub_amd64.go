@@ -13,3 +13,8 @@ func sgemmTile8x32AVX512(k int, a *float32, b *float32, c *float32, ldc int, alp
 //
 //go:noescape
 func sgemmTile6x16AVX2(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, flags int, ep *float32)
+
+// copyChunksAVX copies n chunks of width floats from src to dst, dstStride floats apart: see copyChunks in accel/internal/asmgen.
+//
+//go:noescape
+func copyChunksAVX(dst *float32, dstStride int, src *float32, n int, width int)

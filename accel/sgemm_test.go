@@ -330,3 +330,30 @@ func TestSgemmEpilogueNaN(t *testing.T) {
 		}
 	}
 }
+
+// TestCopyChunks compares the assembly copy (where the machine has it)
+// with the Go loop, with NaN guards around every chunk.
+func TestCopyChunks(t *testing.T) {
+	for _, width := range []int{8, 16, 24, 32, 5} {
+		for _, n := range []int{0, 1, 2, 7} {
+			stride := width + 3
+			src := make([]float32, n*width)
+			for i := range src {
+				src[i] = float32(i + 1)
+			}
+			got := make([]float32, n*stride+width)
+			want := make([]float32, len(got))
+			for i := range got {
+				got[i] = float32(math.NaN())
+				want[i] = got[i]
+			}
+			copyChunks(got, stride, src, n, width)
+			copyChunksGo(want, stride, src, n, width)
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("width %d n %d: dst[%d] = %g, want %g", width, n, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

@@ -32,7 +32,55 @@ func main() {
 		vec: func() reg.VecVirtual { return YMM() }, isa: "AVX2 and FMA3",
 		zero: func(r reg.VecVirtual) { VXORPS(r, r, r) },
 	})
+	copyChunks()
 	Generate()
+}
+
+// copyChunks emits
+//
+//	func copyChunksAVX(dst *float32, dstStride int, src *float32, n, width int)
+//
+// copying n chunks of width floats (a multiple of 8), read one after
+// another from src and written dstStride floats apart in dst:
+//
+//	for c := 0; c < n; c++ {
+//		copy(dst[c*dstStride:c*dstStride+width], src[c*width:(c+1)*width])
+//	}
+//
+// The implicit GEMM uses it to move a stretch of an input row into
+// consecutive B panels (dstStride = kc·NR) in one call.
+func copyChunks() {
+	TEXT("copyChunksAVX", NOSPLIT, "func(dst *float32, dstStride int, src *float32, n, width int)")
+	Pragma("noescape")
+	Doc("copyChunksAVX copies n chunks of width floats from src to dst, dstStride floats apart: see copyChunks in accel/internal/asmgen.")
+	dst := Load(Param("dst"), GP64())
+	stride := Load(Param("dstStride"), GP64())
+	SHLQ(U8(2), stride)
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	width := Load(Param("width"), GP64())
+	bytes := GP64()
+	MOVQ(width, bytes)
+	SHLQ(U8(2), bytes)
+	v := YMM()
+	Label("chunk")
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	off := GP64()
+	XORQ(off, off)
+	Label("vec")
+	VMOVUPS(Mem{Base: src, Index: off, Scale: 1}, v)
+	VMOVUPS(v, Mem{Base: dst, Index: off, Scale: 1})
+	ADDQ(U8(32), off)
+	CMPQ(off, bytes)
+	JL(LabelRef("vec"))
+	ADDQ(bytes, src)
+	ADDQ(stride, dst)
+	DECQ(n)
+	JMP(LabelRef("chunk"))
+	Label("done")
+	VZEROUPPER()
+	RET()
 }
 
 // sgemmShape describes one register-blocked micro-kernel: an mr×(vecs·lanes)
