@@ -21,6 +21,7 @@ require (
 	github.com/spf13/cobra v1.10.2
 	govision.dev/accel v0.0.0-00010101000000-000000000000
 	govision.dev/classify v0.0.0-00010101000000-000000000000
+	govision.dev/datasets v0.0.0-00010101000000-000000000000
 	govision.dev/vision v0.0.0-00010101000000-000000000000
 )
 

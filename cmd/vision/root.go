@@ -71,6 +71,7 @@ Everything runs on the CPU, in Go, with no cgo.`,
 		newVersionCmd(),
 		newEnvCmd(),
 		newClassifyCmd(g), newModelsCmd(g),
+		newDatasetCmd(g),
 	)
 	return root
 }
