@@ -29,12 +29,15 @@ func Threads() int {
 }
 
 // job is one parallelFor call: tasks 0..n-1 handed out by an atomic counter
-// to the caller and to whichever pool workers were idle when it started.
+// to the caller and to whichever pool workers pick the job up. The caller
+// waits for the tasks to be done, not for the workers: a worker that takes
+// the job late finds no task left and lets go of it.
 type job struct {
-	fn   func(task int)
-	n    int64
-	next atomic.Int64
-	wg   sync.WaitGroup
+	fn       func(task int)
+	n        int64
+	next     atomic.Int64  // the next task to hand out
+	done     atomic.Int64  // tasks finished
+	finished chan struct{} // closed when done reaches n
 }
 
 func (j *job) run() {
@@ -44,28 +47,36 @@ func (j *job) run() {
 			return
 		}
 		j.fn(int(t))
+		if j.done.Add(1) == j.n {
+			close(j.finished)
+		}
 	}
 }
 
 // pool is the one worker pool shared by every kernel. Workers are started
-// lazily, up to the largest thread count asked for.
+// lazily, up to the largest thread count asked for. Jobs are offered on a
+// buffered channel, so a worker that is between two jobs still gets the
+// next one (an unbuffered send would find it not yet receiving and leave
+// the caller to do all the work alone).
 var pool struct {
 	mu      sync.Mutex
 	started int
 	jobs    chan *job
 }
 
+// maxOffers bounds the job offers waiting for a worker.
+const maxOffers = 256
+
 func ensureWorkers(n int) {
 	pool.mu.Lock()
 	defer pool.mu.Unlock()
 	if pool.jobs == nil {
-		pool.jobs = make(chan *job)
+		pool.jobs = make(chan *job, maxOffers)
 	}
 	for ; pool.started < n; pool.started++ {
 		go func(jobs <-chan *job) {
 			for j := range jobs {
 				j.run()
-				j.wg.Done()
 			}
 		}(pool.jobs)
 	}
@@ -75,7 +86,7 @@ func ensureWorkers(n int) {
 // goroutines including the caller, and returns when all have finished.
 // Tasks are handed out dynamically, so fn must not depend on which goroutine
 // runs it. A call from inside a task (nested parallelism) never deadlocks:
-// workers that are busy are simply not used.
+// the caller runs whatever tasks no idle worker takes.
 func parallelFor(n int, fn func(task int)) {
 	t := Threads()
 	if t > n {
@@ -88,16 +99,14 @@ func parallelFor(n int, fn func(task int)) {
 		return
 	}
 	ensureWorkers(t - 1)
-	j := &job{fn: fn, n: int64(n)}
+	j := &job{fn: fn, n: int64(n), finished: make(chan struct{})}
 	for w := 1; w < t; w++ {
-		j.wg.Add(1)
 		select {
 		case pool.jobs <- j:
 		default:
-			j.wg.Done() // every worker is busy: the caller does the work
-			w = t
+			w = t // the offers are full: the caller does the work
 		}
 	}
 	j.run()
-	j.wg.Wait()
+	<-j.finished
 }
