@@ -227,6 +227,8 @@ func Conv2D(dst, src, weight []float32, p ConvParams, ep *Epilogue) {
 		depthwise(dst, src, weight, q, oh, ow, ep)
 	case q.KH == 1 && q.KW == 1 && q.StrideH == 1 && q.StrideW == 1 && q.PadH == 0 && q.PadW == 0:
 		conv1x1(dst, src, weight, q, ep)
+	case q.StrideH == 1 && q.StrideW == 1 && cg*q.KH*q.KW >= paddedMinK:
+		convPadded(dst, src, weight, q, oh, ow, ep)
 	default:
 		convIm2col(dst, src, weight, q, oh, ow, ep)
 	}
@@ -301,8 +303,9 @@ func (f *fusedEpilogue) release() {
 
 // gemm multiplies one group: weights w [m, k] by the B that packer packs,
 // into c (leading dimension ldc) whose row i is output channel oc0+i, with
-// the epilogue fused.
-func (f *fusedEpilogue) gemm(m, n, k int, w []float32, packer panelPacker, c []float32, ldc, oc0 int) {
+// the epilogue fused. then, if not nil, runs on each finished tile after
+// the epilogue.
+func (f *fusedEpilogue) gemm(m, n, k int, w []float32, packer panelPacker, c []float32, ldc, oc0 int, then tileFunc) {
 	var rep *rowEpilogue
 	if f.scale != nil || f.clampLo || f.clampHi || f.leaky {
 		rep = &rowEpilogue{lo: f.lo, hi: f.hi, clampLo: f.clampLo, clampHi: f.clampHi, leaky: f.leaky, slope: f.slope}
@@ -310,11 +313,14 @@ func (f *fusedEpilogue) gemm(m, n, k int, w []float32, packer panelPacker, c []f
 			rep.scale, rep.shift = f.scale[oc0:oc0+m], f.shift[oc0:oc0+m]
 		}
 	}
-	var post tileFunc
+	post := then
 	if f.act != ActLinear {
 		post = func(i, h, j, w int) {
 			for r := i; r < i+h; r++ {
 				activate(c[r*ldc+j:r*ldc+j+w], f.act, f.slope)
+			}
+			if then != nil {
+				then(i, h, j, w)
 			}
 		}
 	}
@@ -331,7 +337,7 @@ func conv1x1(dst, src, weight []float32, p ConvParams, ep *Epilogue) {
 		for g := 0; g < p.Groups; g++ {
 			x := src[(n*p.C+g*cg)*hw:]
 			y := dst[(n*p.OutC+g*ocg)*hw:]
-			f.gemm(ocg, hw, cg, weight[g*ocg*cg:], matrixPacker(false, x, hw), y, hw, g*ocg)
+			f.gemm(ocg, hw, cg, weight[g*ocg*cg:], matrixPacker(false, x, hw), y, hw, g*ocg, nil)
 		}
 	}
 }
@@ -350,7 +356,7 @@ func convIm2col(dst, src, weight []float32, p ConvParams, oh, ow int, ep *Epilog
 		for g := 0; g < p.Groups; g++ {
 			img := src[(n*p.C+g*cg)*p.H*p.W:]
 			y := dst[(n*p.OutC+g*ocg)*ohw:]
-			f.gemm(ocg, ohw, k, weight[g*ocg*k:], im2colPacker(img, p, oh, ow), y, ohw, g*ocg)
+			f.gemm(ocg, ohw, k, weight[g*ocg*k:], im2colPacker(img, p, oh, ow), y, ohw, g*ocg, nil)
 		}
 	}
 }

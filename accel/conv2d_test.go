@@ -139,6 +139,13 @@ var convCases = []convCase{
 	{"3x3/blocks_c16_64x64", ConvParams{N: 1, C: 16, H: 64, W: 64, OutC: 8, KH: 3, KW: 3, PadH: 1, PadW: 1}},
 	{"3x3/deep_c40_k360", ConvParams{N: 2, C: 40, H: 12, W: 13, OutC: 9, KH: 3, KW: 3, PadH: 1, PadW: 1}},
 	{"3x3/wide_70x70_s1", ConvParams{N: 1, C: 2, H: 70, W: 70, OutC: 3, KH: 3, KW: 3, PadH: 1, PadW: 1}},
+	// The padded grid (convPadded, stride 1 and K ≥ paddedMinK): batches,
+	// asymmetric padding, dilation, groups, no padding, past NC columns.
+	{"3x3/padded_c64_n2", ConvParams{N: 2, C: 64, H: 9, W: 11, OutC: 10, KH: 3, KW: 3, PadH: 1, PadW: 1}},
+	{"3x3/padded_dil2_pad2_1", ConvParams{N: 1, C: 60, H: 10, W: 13, OutC: 9, KH: 3, KW: 3, PadH: 2, PadW: 1, DilationH: 2, DilationW: 2}},
+	{"5x5/padded_g2", ConvParams{N: 1, C: 48, H: 8, W: 8, OutC: 6, KH: 5, KW: 5, PadH: 2, PadW: 2, Groups: 2}},
+	{"3x3/padded_nopad", ConvParams{N: 1, C: 64, H: 6, W: 7, OutC: 5, KH: 3, KW: 3}},
+	{"3x3/padded_70x70", ConvParams{N: 1, C: 64, H: 70, W: 70, OutC: 3, KH: 3, KW: 3, PadH: 1, PadW: 1}},
 	// Depthwise: direct kernel.
 	{"dw3x3/c8_9x9", ConvParams{N: 1, C: 8, H: 9, W: 9, OutC: 8, KH: 3, KW: 3, PadH: 1, PadW: 1, Groups: 8}},
 	{"dw3x3/s2_n3_c5_17x16", ConvParams{N: 3, C: 5, H: 17, W: 16, OutC: 5, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, Groups: 5}},
