@@ -13,6 +13,11 @@
 //	          model of the classify zoo (vision classify IMG... --model NAME)
 //	models    every model with its parameter count, GFLOPs at its default
 //	          input size and whether its weights are on disk
+//	detect    objects in images with a YOLO model, as darknet finds them
+//	          (vision detect IMG... --model yolov3): tables or JSON lines,
+//	          annotated images under runs/detect/<n>/
+//	weights   download a model's published weights into the weights folder
+//	          (vision weights fetch yolov3)
 //
 // The global flags, accepted before or after the command:
 //

@@ -72,6 +72,8 @@ Everything runs on the CPU, in Go, with no cgo.`,
 		newEnvCmd(),
 		newClassifyCmd(g), newModelsCmd(g),
 		newDatasetCmd(g),
+		newDetectCmd(g),
+		newWeightsCmd(g),
 	)
 	return root
 }
