@@ -42,6 +42,19 @@
 // A Detector is safe for concurrent use by Detect; Load must not run
 // concurrently with it.
 //
+// # Face detectors
+//
+// NewFace builds one of face-api's face detectors (FaceNames: "face", its
+// Tiny Face Detector, tinyface.go), PretrainedFace with face-api's
+// published weights, which the package embeds (models/, converted by
+// tools/faceapi/convert.sh; face-api is MIT-licensed, see NOTICE): they
+// work with no download. FaceDetector.Load also reads face-api's own
+// TensorFlow.js manifest. Detect does what face-api's detectAllFaces does
+// on a tensor input — pad to a square, TensorFlow's bilinear resize, the
+// network, the decode, greedy NMS at face-api's IoU — with face-api's
+// defaults (DefaultFaceOptions). tools/golden/faceapi.sh runs face-api
+// under Node for the parity tests.
+//
 // # Boxes
 //
 // Detection boxes are corners, x1, y1, x2, y2, in pixels of the image,

@@ -16,6 +16,11 @@ import (
 
 var registry = joinTables(yolov1Models, yolov2Models, yolov3Models)
 
+// faceRegistry is the face detectors' table (face.go): face-api's
+// networks with the weights the package embeds, not darknet cfgs; built
+// by NewFace, listed by FaceNames.
+var faceRegistry = joinFaceTables(tinyFaceModels)
+
 // spec is one row of the zoo: a darknet cfg the package embeds (cfg/,
 // copied from Debian's darknet by tools/golden/detect_assets.sh) and what
 // goes with it.
@@ -65,6 +70,20 @@ func joinTables(tables ...[]spec) map[string]spec {
 	for _, t := range tables {
 		for _, s := range t {
 			if _, dup := m[s.name]; dup {
+				duplicateNames = append(duplicateNames, s.name)
+				continue
+			}
+			m[s.name] = s
+		}
+	}
+	return m
+}
+
+func joinFaceTables(tables ...[]faceSpec) map[string]faceSpec {
+	m := make(map[string]faceSpec)
+	for _, t := range tables {
+		for _, s := range t {
+			if _, dup := m[s.name]; dup || registry[s.name].name != "" {
 				duplicateNames = append(duplicateNames, s.name)
 				continue
 			}

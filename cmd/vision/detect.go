@@ -32,6 +32,16 @@ type detectFlags struct {
 	asJSON              bool
 	saveTxt, noSave     bool
 	nms                 string
+	confSet, iouSet     bool // --conf, --iou given: else a face model's defaults
+}
+
+// detector is what vision detect runs: a YOLO model (*detect.Detector) or
+// a face detector (*detect.FaceDetector).
+type detector interface {
+	Name() string
+	Classes() int
+	Size() (w, h int)
+	Detect(img image.Image, o detect.Options) ([]detect.Detection, error)
 }
 
 // detectLine is one line of `vision detect --json`: one detection, or an
@@ -48,10 +58,11 @@ type detectLine struct {
 func newDetectCmd(g *globals) *cobra.Command {
 	var f detectFlags
 	cmd := &cobra.Command{
-		Use:   "detect SOURCE... [--model yolov3]",
-		Short: "Find objects in images with a YOLO model",
+		Use:   "detect SOURCE... [--model yolov3|face]",
+		Short: "Find objects in images with a YOLO model, or faces",
 		Long: `detect finds the objects in images with a YOLO model, as darknet's
-` + "`detector test`" + ` does: the same letterbox, thresholds and NMS, the same boxes.
+` + "`detector test`" + ` does: the same letterbox, thresholds and NMS, the same boxes;
+or the faces, with face-api's detectors (--model ` + strings.Join(detect.FaceNames(), ", ") + `), as face-api does.
 
 SOURCE is an image file, a folder (searched recursively for ` + strings.Join(imageExts, " ") + `),
 a glob pattern ("photos/*.jpg", quoted so vision expands it) or a .txt file
@@ -63,7 +74,11 @@ labels when they fit, else COCO, VOC or 9k by their number).
 
 The weights are --weights FILE, or <model>.weights in $VISION_HOME/weights,
 or in <user cache dir>/govision/weights; ` + "`vision weights fetch yolov3`" + ` downloads
-darknet's published file there.
+darknet's published file there. The face detectors need no download: face-api's
+weights are built in (--weights takes our safetensors or face-api's
+*-weights_manifest.json). Their --conf and --iou default to face-api's (face:
+0.5 and 0.4; --imgsz 128 to 608, default 416) and their NMS is face-api's
+greedy one (--nms darknet means it too).
 
 For each image, a table of its detections (class, score, box x1 y1 x2 y2 in
 pixels) is printed, or with --json one JSON object per detection and line:
@@ -78,11 +93,12 @@ An image that fails (missing, not an image, too large) is reported, the
 others are still processed, and vision exits with status 1.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			f.confSet, f.iouSet = cmd.Flags().Changed("conf"), cmd.Flags().Changed("iou")
 			return runDetect(cmd.Context(), g, cmd.OutOrStdout(), args, f, cmd.Flags().Changed("model"))
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&f.model, "model", "m", "yolov3", "model: "+strings.Join(detect.Names(), ", "))
+	fl.StringVarP(&f.model, "model", "m", "yolov3", "model: "+strings.Join(append(detect.Names(), detect.FaceNames()...), ", "))
 	fl.StringVarP(&f.weights, "weights", "w", "", "darknet .weights file (default: <model>.weights in the weights folder)")
 	fl.StringVar(&f.cfg, "cfg", "", "darknet .cfg file to run instead of the model's own")
 	fl.Float64Var(&f.conf, "conf", 0.25, "confidence threshold, in (0, 1]: darknet's -thresh")
@@ -146,6 +162,15 @@ func runDetect(ctx context.Context, g *globals, stdout io.Writer, args []string,
 	d, err := newDetector(g, f, modelSet)
 	if err != nil {
 		return err
+	}
+	if detect.IsFace(f.model) && f.cfg == "" {
+		// Zero: the face detector's own defaults, face-api's.
+		if !f.confSet {
+			opts.Conf = 0
+		}
+		if !f.iouSet {
+			opts.IoU = 0
+		}
 	}
 	for _, c := range opts.Classes {
 		if c >= d.Classes() {
@@ -228,7 +253,7 @@ func runDetect(ctx context.Context, g *globals, stdout io.Writer, args []string,
 }
 
 // detectFile decodes and runs one image. Errors do not repeat the path.
-func detectFile(d *detect.Detector, path string, o detect.Options) (image.Image, []detect.Detection, error) {
+func detectFile(d detector, path string, o detect.Options) (image.Image, []detect.Detection, error) {
 	img, err := imageio.DecodeFile(path)
 	if err != nil {
 		var pe *fs.PathError
@@ -244,7 +269,10 @@ func detectFile(d *detect.Detector, path string, o detect.Options) (image.Image,
 
 // newDetector finds the weights, then builds the model (or --cfg) and
 // loads them.
-func newDetector(g *globals, f detectFlags, modelSet bool) (*detect.Detector, error) {
+func newDetector(g *globals, f detectFlags, modelSet bool) (detector, error) {
+	if detect.IsFace(f.model) {
+		return newFaceDetector(g, f)
+	}
 	custom := f.cfg != "" && !modelSet // a cfg that is not one of the zoo's
 	if !custom {
 		if _, err := detect.Describe(f.model); err != nil {
@@ -285,6 +313,26 @@ func newDetector(g *globals, f detectFlags, modelSet bool) (*detect.Detector, er
 	}
 	g.logf("loading %s", file)
 	if err := d.Load(file); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// newFaceDetector builds a face detector with its built-in weights, or
+// --weights.
+func newFaceDetector(g *globals, f detectFlags) (detector, error) {
+	if f.cfg != "" {
+		return nil, fmt.Errorf("--cfg: %s is not a darknet model; --cfg takes a YOLO model's name in --model", f.model)
+	}
+	if f.weights == "" {
+		return detect.PretrainedFace(f.model)
+	}
+	d, err := detect.NewFace(f.model)
+	if err != nil {
+		return nil, err
+	}
+	g.logf("loading %s", f.weights)
+	if err := d.Load(f.weights); err != nil {
 		return nil, err
 	}
 	return d, nil

@@ -1,6 +1,6 @@
 // Package weights reads and writes weight files: PyTorch checkpoints
-// (torch.save's .pth/.pt) and safetensors, as maps from tensor name to
-// float32 tensor.
+// (torch.save's .pth/.pt), safetensors and TensorFlow.js manifests, as
+// maps from tensor name to float32 tensor.
 //
 // # Loading
 //
@@ -20,6 +20,11 @@
 //   - safetensors: a little-endian uint64 header length, a JSON header
 //     giving each tensor's dtype, shape and data_offsets, then the data.
 //     The optional __metadata__ entry is read and ignored.
+//   - a TensorFlow.js weights manifest (a JSON array, the
+//     *-weights_manifest.json beside its .bin shards): see [LoadTFJS],
+//     which also reads uint8 and uint16 quantized tensors. [LoadFS] reads
+//     any of these formats from an fs.FS, such as a package's embedded
+//     files.
 //
 // The top level of a PyTorch checkpoint must be a dict (or OrderedDict) of
 // tensors, a state_dict. A training checkpoint whose top level is a dict

@@ -53,8 +53,9 @@ func formatErr(file, tensorName, format string, args ...any) *FormatError {
 	return e
 }
 
-// Load reads every tensor of a PyTorch checkpoint or a safetensors file,
-// telling the format by the content. The package documentation lists what
+// Load reads every tensor of a PyTorch checkpoint, a safetensors file or
+// a TensorFlow.js weights manifest (see LoadTFJS), telling the format by
+// the content. The package documentation lists what
 // is accepted and how values are converted to float32. An error about the
 // file's content wraps ErrFormat; an error opening or reading the file is
 // the os error, prefixed "weights: ".
@@ -70,6 +71,10 @@ func Load(path string) (map[string]*tensor.Tensor, error) {
 	}
 	if !st.Mode().IsRegular() {
 		return nil, formatErr(path, "", "not a regular file")
+	}
+	var head [64]byte
+	if n, _ := f.ReadAt(head[:], 0); isManifest(head[:n]) {
+		return LoadTFJS(path)
 	}
 	return load(path, f, st.Size())
 }

@@ -1,0 +1,363 @@
+package detect
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"image"
+	"io/fs"
+	"math"
+	"slices"
+
+	"govision.dev/vision/imageio"
+	"govision.dev/vision/nn"
+	"govision.dev/vision/tensor"
+	"govision.dev/vision/weights"
+)
+
+// The face detectors of face-api (github.com/vladmandic/face-api, MIT
+// licence, a maintained fork of justadudewhohacks/face-api.js), run as
+// face-api runs them on a tensor input, with the weights it publishes
+// converted to safetensors by tools/faceapi/convert.sh and embedded here
+// (models/, with face-api's licence text), so that they work with no
+// download.
+
+// faceModelFiles holds the converted weights and face-api's licence.
+//
+//go:embed models
+var faceModelFiles embed.FS
+
+// faceLabels is the face detectors' one class.
+var faceLabels = []string{"face"}
+
+// faceSpec is a row of the face zoo (registry.go: faceRegistry).
+type faceSpec struct {
+	name  string
+	paper string
+	// size is the default side of the square input, and min, max and step
+	// the sizes allowed (face-api's inputSize: a multiple of 32).
+	size, minSize, maxSize, step int
+	// conf and iou are face-api's default score threshold and NMS IoU.
+	conf, iou float32
+	// file is the embedded safetensors file, in models/; tfjs the name
+	// face-api's manifest goes by.
+	file, tfjs string
+	build      func() faceNet
+}
+
+// faceNet is a face network: its layers (nn tags give our parameter
+// names), how to run it, and how face-api's tensors map to ours.
+type faceNet interface {
+	nn.Module
+	// boxes runs the network on x, face-api's input for a w×h image
+	// padded and resized to side×side, and returns the candidates scoring
+	// above conf, boxes in pixels of the image.
+	boxes(x *tensor.Tensor, w, h, side int, conf float32) ([]Detection, error)
+	// fromTFJS renames and transposes face-api's tensors (TensorFlow
+	// layouts) into a state dict of the network.
+	fromTFJS(ts map[string]*tensor.Tensor) (map[string]*tensor.Tensor, error)
+}
+
+// FaceDetector is one of face-api's face detectors. Detect is safe for
+// concurrent use; Load is not safe to run concurrently with Detect.
+type FaceDetector struct {
+	spec faceSpec
+	net  faceNet
+}
+
+// IsFace reports whether name is one of the face detectors (FaceNames).
+func IsFace(name string) bool {
+	_, ok := faceRegistry[name]
+	return ok
+}
+
+// FaceNames returns the names of the face detectors, sorted: "face"
+// (face-api's Tiny Face Detector), "face-ssd" (its SSD-MobileNetV1).
+func FaceNames() []string {
+	names := make([]string, 0, len(faceRegistry))
+	for n := range faceRegistry {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// NewFace builds the named face detector with zero weights: Load reads a
+// weights file, LoadEmbedded the converted face-api weights the package
+// embeds (PretrainedFace does both steps). An unknown name is an error
+// wrapping ErrUnknownModel.
+func NewFace(name string) (*FaceDetector, error) {
+	s, ok := faceRegistry[name]
+	if !ok {
+		return nil, fmt.Errorf("%w %q (the face detectors are %v)", ErrUnknownModel, name, FaceNames())
+	}
+	return &FaceDetector{spec: s, net: s.build()}, nil
+}
+
+// PretrainedFace builds the named face detector with face-api's weights,
+// from the package's embedded copy.
+func PretrainedFace(name string) (*FaceDetector, error) {
+	d, err := NewFace(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.LoadEmbedded(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Name returns the model's name.
+func (d *FaceDetector) Name() string { return d.spec.name }
+
+// Labels returns the class names: "face".
+func (d *FaceDetector) Labels() []string { return faceLabels }
+
+// Classes returns 1.
+func (d *FaceDetector) Classes() int { return 1 }
+
+// Size returns the default input size, width and height in pixels.
+func (d *FaceDetector) Size() (w, h int) { return d.spec.size, d.spec.size }
+
+// Module returns the network; nn.StateDict of it gives the parameters by
+// our names.
+func (d *FaceDetector) Module() nn.Module { return d.net }
+
+// DefaultFaceOptions returns face-api's settings for the named detector:
+// its score threshold and NMS IoU; 100 detections at most.
+func DefaultFaceOptions(name string) (Options, error) {
+	s, ok := faceRegistry[name]
+	if !ok {
+		return Options{}, fmt.Errorf("%w %q", ErrUnknownModel, name)
+	}
+	o := DefaultOptions()
+	o.Conf, o.IoU, o.ImgSize, o.MaxDet, o.NMS = s.conf, s.iou, s.size, 100, NMSGreedy
+	return o, nil
+}
+
+// LoadEmbedded loads the face-api weights the package embeds.
+func (d *FaceDetector) LoadEmbedded() error {
+	sd, err := weights.LoadFS(faceModelFiles, "models/"+d.spec.file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("detect: %s: the embedded weights models/%s are missing: run tools/faceapi/convert.sh", d.spec.name, d.spec.file)
+	}
+	if err != nil {
+		return fmt.Errorf("detect: %s: %w", d.spec.name, err)
+	}
+	return d.adopt(sd)
+}
+
+// Load reads a weights file into the detector: our safetensors (as
+// tools/faceapi/convert.sh writes them, our parameter names) or face-api's
+// own TensorFlow.js manifest (e.g. tiny_face_detector_model-weights_manifest.json
+// with its .bin beside it), told by the content. A file that does not fit
+// the network is an error naming the tensors, and changes nothing.
+func (d *FaceDetector) Load(path string) error {
+	sd, err := weights.Load(path)
+	if err != nil {
+		return fmt.Errorf("detect: %s: %w", d.spec.name, err)
+	}
+	return d.adopt(sd)
+}
+
+// adopt loads sd, converting face-api's names and layouts when sd is a
+// tfjs file's.
+func (d *FaceDetector) adopt(sd map[string]*tensor.Tensor) error {
+	if isTFJSNames(sd) {
+		var err error
+		if sd, err = d.net.fromTFJS(sd); err != nil {
+			return fmt.Errorf("detect: %s: face-api weights: %w", d.spec.name, err)
+		}
+	}
+	if err := nn.AdoptStateDict(d.net, sd); err != nil {
+		return fmt.Errorf("detect: %s: %w", d.spec.name, err)
+	}
+	return nil
+}
+
+// isTFJSNames reports whether sd's names are TensorFlow's (conv0/filters),
+// not ours (conv0.weight).
+func isTFJSNames(sd map[string]*tensor.Tensor) bool {
+	for k := range sd {
+		for _, c := range k {
+			if c == '/' {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// resolve fills in face-api's defaults for the zero fields of o and
+// checks it.
+func (d *FaceDetector) resolve(o Options) (Options, error) {
+	if o.Conf == 0 {
+		o.Conf = d.spec.conf
+	}
+	if o.IoU == 0 {
+		o.IoU = d.spec.iou
+	}
+	if o.MaxDet == 0 {
+		o.MaxDet = 100
+	}
+	o, err := o.resolve(1)
+	if err != nil {
+		return o, err
+	}
+	if o.ImgSize == 0 {
+		o.ImgSize = d.spec.size
+	}
+	s := d.spec
+	if o.ImgSize < s.minSize || o.ImgSize > s.maxSize || (o.ImgSize-s.minSize)%s.step != 0 {
+		return o, fmt.Errorf("%w: ImgSize %d: %s takes %d to %d in steps of %d", ErrOptions, o.ImgSize, s.name, s.minSize, s.maxSize, s.step)
+	}
+	return o, nil
+}
+
+// Detect finds the faces in img as face-api does (detectAllFaces with the
+// model's options): the image is padded with black to a square on its
+// right or bottom and resized to opts.ImgSize (TensorFlow's bilinear
+// resize), the network run, boxes scoring above opts.Conf kept (default:
+// face-api's, DefaultFaceOptions) and suppressed with greedy NMS at
+// opts.IoU (face-api's nonMaxSuppression; the Soft-NMS kinds also work,
+// and NMSDarknet means greedy here). Boxes are x1, y1, x2, y2 in pixels of
+// img, not clipped, sorted by decreasing score, at most opts.MaxDet.
+//
+// Detect is safe for concurrent use.
+func (d *FaceDetector) Detect(img image.Image, opts Options) ([]Detection, error) {
+	o, err := d.resolve(opts)
+	if err != nil {
+		return nil, err
+	}
+	if img == nil || img.Bounds().Empty() {
+		return nil, fmt.Errorf("detect: %s: empty image", d.spec.name)
+	}
+	b := img.Bounds()
+	x := faceInput(img, o.ImgSize)
+	defer x.Release()
+	dets, err := d.net.boxes(x, b.Dx(), b.Dy(), o.ImgSize, o.Conf)
+	if err != nil {
+		return nil, fmt.Errorf("detect: %s: %w", d.spec.name, err)
+	}
+	dets = slices.DeleteFunc(dets, func(x Detection) bool {
+		for _, v := range x.Box {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return true
+			}
+		}
+		return false
+	})
+	switch o.NMS {
+	case NMSSoftLinear:
+		dets = SoftNMSLinear(dets, o.IoU, o.Conf)
+	case NMSSoftGaussian:
+		dets = SoftNMSGaussian(dets, o.Sigma, o.Conf)
+	default:
+		dets = NMS(dets, o.IoU)
+	}
+	slices.SortStableFunc(dets, byScore)
+	if len(dets) > o.MaxDet {
+		dets = dets[:o.MaxDet]
+	}
+	return dets, nil
+}
+
+// faceInput is face-api's NetInput.toBatchTensor(side, false) for an
+// image tensor: img's 0–255 RGB values, padded with zeros on the right
+// (a tall image) or the bottom (a wide one) to a square, resized to
+// side×side with tf.image.resizeBilinear (alignCorners and
+// halfPixelCenters false: source = dst·(square/side), clamped, lerped in
+// float64 and stored as float32, as tfjs's cpu backend computes it). The
+// result is [1, 3, side, side], values 0–255 (not normalised).
+func faceInput(img image.Image, side int) *tensor.Tensor {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	src := imageio.ToTensor(img, imageio.NoMean, imageio.NoStd).Data()
+	for i, v := range src {
+		src[i] = float32(math.Round(float64(v) * 255)) // the bytes back
+	}
+	sq := max(w, h)
+	ratio := float64(sq) / float64(side)
+	type tap struct {
+		lo, hi int
+		frac   float64
+	}
+	taps := make([]tap, side)
+	for i := range side {
+		f := ratio * float64(i)
+		lo := max(0, int(math.Floor(f)))
+		taps[i] = tap{lo, min(sq-1, int(math.Ceil(f))), f - float64(lo)}
+	}
+	out := tensor.Get(1, 3, side, side)
+	o := out.Data()
+	// Rows of the square resized horizontally, by source row: the same
+	// float64 operations as resizeBilinear's top and bottom lerps. Rows and
+	// columns past the image are the zero padding.
+	rows := map[int][]float64{}
+	hrow := func(c, y int) []float64 {
+		if r, ok := rows[y]; ok {
+			return r
+		}
+		r := make([]float64, side)
+		if y < h {
+			line := src[(c*h+y)*w : (c*h+y+1)*w]
+			for col, tx := range taps {
+				var l, rr float64
+				if tx.lo < w {
+					l = float64(line[tx.lo])
+				}
+				if tx.hi < w {
+					rr = float64(line[tx.hi])
+				}
+				r[col] = l + (rr-l)*tx.frac
+			}
+		}
+		rows[y] = r
+		return r
+	}
+	for c := range 3 {
+		clear(rows)
+		for r, ty := range taps {
+			top, bot := hrow(c, ty.lo), hrow(c, ty.hi)
+			dst := o[(c*side+r)*side : (c*side+r+1)*side]
+			for col := range dst {
+				dst[col] = float32(top[col] + (bot[col]-top[col])*ty.frac)
+			}
+		}
+	}
+	return out
+}
+
+// maxPoolSame is tf.maxPool(x, [2, 2], [stride, stride], 'same') on NCHW:
+// output side ⌈n/stride⌉, windows that reach past the input's right or
+// bottom edge taking the maximum of what they cover.
+func maxPoolSame(x *tensor.Tensor, stride int) *tensor.Tensor {
+	s := x.Shape()
+	n, c, h, w := s[0], s[1], s[2], s[3]
+	oh, ow := (h+stride-1)/stride, (w+stride-1)/stride
+	// TensorFlow's SAME padding puts the odd pixel after: top and left pad
+	// ⌊(total)/2⌋, which is 0 for a 2×2 window.
+	y := tensor.Get(n, c, oh, ow)
+	src, dst := x.Data(), y.Data()
+	for p := range n * c {
+		in, out := src[p*h*w:(p+1)*h*w], dst[p*oh*ow:(p+1)*oh*ow]
+		for i := range oh {
+			r0, r1 := i*stride, min(i*stride+1, h-1)
+			a, b, o := in[r0*w:(r0+1)*w], in[r1*w:(r1+1)*w], out[i*ow:(i+1)*ow]
+			j := 0
+			// Windows wholly inside the row; then the last, cut short.
+			for ; j*stride+1 < w && j < ow; j++ {
+				c := j * stride
+				o[j] = max(a[c], a[c+1], b[c], b[c+1])
+			}
+			for ; j < ow; j++ {
+				c := j * stride
+				o[j] = max(a[c], b[c])
+			}
+		}
+	}
+	return y
+}
+
+// sigmoid is face-api's 1/(1+e^−x), in float64.
+func sigmoid(x float32) float64 { return 1 / (1 + math.Exp(-float64(x))) }

@@ -1,0 +1,30 @@
+#!/bin/sh
+# convert.sh fetches face-api's published face detectors and converts them
+# to the safetensors files detect embeds (detect/models/), with face-api's
+# MIT licence beside them.
+#
+#   tools/faceapi/convert.sh [PACKAGE.tgz]
+#
+# Without an argument it runs `npm pack @vladmandic/face-api@1.7.15` in a
+# scratch folder (the npm registry must be reachable); with one, it uses
+# that tarball. Needs npm (or the tarball), tar and Go. Deterministic: the
+# same package gives byte-identical files.
+set -eu
+
+version=1.7.15
+root=$(cd "$(dirname "$0")/../.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+if [ $# -ge 1 ]; then
+	cp "$1" "$tmp/face-api.tgz"
+else
+	(cd "$tmp" && npm pack --silent "@vladmandic/face-api@$version" >/dev/null && mv vladmandic-face-api-*.tgz face-api.tgz)
+fi
+tar -xzf "$tmp/face-api.tgz" -C "$tmp" package/LICENSE package/model package/package.json
+got=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$tmp/package/package.json")
+[ "$got" = "$version" ] || { echo "convert.sh: got face-api $got, want $version" >&2; exit 1; }
+
+mkdir -p "$root/detect/models"
+cp "$tmp/package/LICENSE" "$root/detect/models/LICENSE.face-api"
+(cd "$root/detect" && go run ./internal/faceconvert "$tmp/package/model" "$root/detect/models")
