@@ -226,6 +226,43 @@ func LoadStateDict(m Module, sd map[string]*tensor.Tensor) error {
 	return nil
 }
 
+// AdoptStateDict loads sd into m by name as LoadStateDict does, strictly
+// (a tensor missing, unexpected or wrongly shaped is a *LoadError and then
+// nothing changes), but without copying: each of m's tensors takes over the
+// data of sd's tensor of the same name and shape, so that afterwards they
+// share their values. m's tensors stay the same *tensor.Tensor values, with
+// their own shapes, now over sd's data; their old data is left to the
+// garbage collector.
+//
+// It is for loading a state dict that nothing else will use, such as one
+// just read from a file by weights.Load: m then holds one copy of the
+// weights where LoadStateDict would hold two, the file's and m's. The
+// caller must not change or Release sd's tensors afterwards: they are m's.
+func AdoptStateDict(m Module, sd map[string]*tensor.Tensor) error {
+	r := check(m, sd)
+	if !r.Empty() {
+		return &LoadError{Report: r}
+	}
+	for _, e := range Walk(m) {
+		t, ok := sd[e.Name]
+		if !ok || t == nil || t == e.Tensor {
+			continue
+		}
+		// A fresh header over t's data, in e.Tensor's shape (a scalar
+		// buffer may be saved as [] or [1]), rather than *t itself, so that
+		// e.Tensor does not inherit t's tie to the tensor pool, if any.
+		// check has matched the sizes, so FromData does not fail; were it
+		// to, the values are copied instead.
+		if adopted, err := tensor.FromData(e.Tensor.Shape(), t.Data()); err == nil {
+			*e.Tensor = *adopted
+		} else {
+			copy(e.Tensor.Data(), t.Data())
+		}
+	}
+	Refresh(m)
+	return nil
+}
+
 // LoadStateDictLenient copies the tensors of sd that fit m and reports
 // those that did not (torch's strict=False, which also skips wrong shapes).
 func LoadStateDictLenient(m Module, sd map[string]*tensor.Tensor) LoadReport {

@@ -404,3 +404,94 @@ func TestStateDictRoundTrip(t *testing.T) {
 		t.Errorf("outputs changed after loading b into itself (err %v)", err)
 	}
 }
+
+// TestAdoptStateDict loads a's state dict into b without copying: b's
+// tensors, the same *tensor.Tensor values as before, must then hold the
+// state dict's own data, b must compute a's outputs, and a failed strict
+// load must change nothing.
+func TestAdoptStateDict(t *testing.T) {
+	a := newTestNet(rand.New(rand.NewPCG(1, 2)))
+	x := tensor.New(2, 2, 6, 6)
+	rng := rand.New(rand.NewPCG(7, 8))
+	for i := range x.Data() {
+		x.Data()[i] = 2*rng.Float32() - 1
+	}
+	ya, err := a.Forward(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("broken", func(t *testing.T) {
+		b := newTestNet(rand.New(rand.NewPCG(5, 6)))
+		before := snapshot(b)
+		err := AdoptStateDict(b, brokenDict())
+		var le *LoadError
+		if !errors.As(err, &le) || !sameReport(le.Report, brokenReport) {
+			t.Fatalf("AdoptStateDict error %v, want a *LoadError with %+v", err, brokenReport)
+		}
+		for name, v := range snapshot(b) {
+			if !slices.Equal(v, before[name]) {
+				t.Errorf("%s changed by a failed adoption", name)
+			}
+		}
+	})
+
+	t.Run("adopted", func(t *testing.T) {
+		b := newTestNet(rand.New(rand.NewPCG(5, 6)))
+		own := StateDict(b) // b's tensors before: the same pointers after
+		sd := cloneDict(StateDict(a))
+		// A scalar buffer saved as [1] for the model's [] is adopted in
+		// the model's shape.
+		nbt := tensor.New(1)
+		nbt.Data()[0] = 7
+		sd["bn1.num_batches_tracked"] = nbt
+		if err := AdoptStateDict(b, sd); err != nil {
+			t.Fatal(err)
+		}
+		for name, v := range StateDict(b) {
+			src := sd[name]
+			switch {
+			case v != own[name]:
+				t.Errorf("%s: the model's tensor was replaced, want the same *tensor.Tensor", name)
+			case !slices.Equal(v.Shape(), own[name].Shape()):
+				t.Errorf("%s: shape %v after adoption, want the model's %v", name, v.Shape(), own[name].Shape())
+			case v.Len() > 0 && &v.Data()[0] != &src.Data()[0]:
+				t.Errorf("%s: copied, want the state dict's data adopted", name)
+			}
+		}
+		if got := b.BN1.NumBatchesTracked.Shape(); len(got) != 0 || b.BN1.NumBatchesTracked.Data()[0] != 7 {
+			t.Errorf("bn1.num_batches_tracked %v of shape %v, want 7 of shape []", b.BN1.NumBatchesTracked.Data(), got)
+		}
+		yb, err := b.Forward(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(ya.Data(), yb.Data()) {
+			t.Errorf("outputs differ after adopting a's state dict (batch norms not refolded?)")
+		}
+		// Adopting a model's own tensors is harmless.
+		if err := AdoptStateDict(b, StateDict(b)); err != nil {
+			t.Fatal(err)
+		}
+		if yb, err = b.Forward(x); err != nil || !slices.Equal(ya.Data(), yb.Data()) {
+			t.Errorf("outputs changed after adopting b's own tensors (err %v)", err)
+		}
+	})
+
+	// A pooled tensor's data is adopted without its tie to the pool: the
+	// model's Release of it does nothing.
+	t.Run("pooled", func(t *testing.T) {
+		l := NewLinear(64, 32, false, rand.New(rand.NewPCG(9, 10))) // 2048 values: pooled
+		w := tensor.Get(32, 64)
+		for i := range w.Data() {
+			w.Data()[i] = float32(i)
+		}
+		if err := AdoptStateDict(l, map[string]*tensor.Tensor{"weight": w}); err != nil {
+			t.Fatal(err)
+		}
+		l.Weight.Release()
+		if l.Weight.Len() != 2048 || l.Weight.Data()[2047] != 2047 {
+			t.Errorf("weight has %d values after Release, want 2048: it kept the pool's buffer", l.Weight.Len())
+		}
+	})
+}
