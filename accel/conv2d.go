@@ -223,6 +223,9 @@ func Conv2D(dst, src, weight []float32, p ConvParams, ep *Epilogue) {
 	}
 
 	switch {
+	case cg == 1 && q.Groups == q.C && q.OutC == q.C && dw3x3Kernel != nil &&
+		q.KH == 3 && q.KW == 3 && q.StrideH == 1 && q.StrideW == 1 && q.DilationH == 1 && q.DilationW == 1:
+		depthwisePadded(dst, src, weight, q, oh, ow, ep)
 	case cg == 1 && q.Groups == q.C:
 		depthwise(dst, src, weight, q, oh, ow, ep)
 	case q.KH == 1 && q.KW == 1 && q.StrideH == 1 && q.StrideW == 1 && q.PadH == 0 && q.PadW == 0:

@@ -148,6 +148,15 @@ var convCases = []convCase{
 	{"3x3/padded_70x70", ConvParams{N: 1, C: 64, H: 70, W: 70, OutC: 3, KH: 3, KW: 3, PadH: 1, PadW: 1}},
 	// Depthwise: direct kernel.
 	{"dw3x3/c8_9x9", ConvParams{N: 1, C: 8, H: 9, W: 9, OutC: 8, KH: 3, KW: 3, PadH: 1, PadW: 1, Groups: 8}},
+	{"dw3x3/padded_n2_c5_20x23", ConvParams{N: 2, C: 5, H: 20, W: 23, OutC: 5, KH: 3, KW: 3, PadH: 1, PadW: 1, Groups: 5}},
+	{"dw3x3/padded_pad2_1", ConvParams{N: 1, C: 3, H: 12, W: 30, OutC: 3, KH: 3, KW: 3, PadH: 2, PadW: 1, Groups: 3}},
+	{"dw3x3/padded_nopad_7x7", ConvParams{N: 1, C: 4, H: 7, W: 7, OutC: 4, KH: 3, KW: 3, Groups: 4}},
+	// dw3x3Same's borders on planes too small to have an inside.
+	{"dw3x3/same_1x1", ConvParams{N: 1, C: 2, H: 1, W: 1, OutC: 2, KH: 3, KW: 3, PadH: 1, PadW: 1, Groups: 2}},
+	{"dw3x3/same_2x5", ConvParams{N: 1, C: 2, H: 2, W: 5, OutC: 2, KH: 3, KW: 3, PadH: 1, PadW: 1, Groups: 2}},
+	{"dw3x3/same_5x2", ConvParams{N: 1, C: 2, H: 5, W: 2, OutC: 2, KH: 3, KW: 3, PadH: 1, PadW: 1, Groups: 2}},
+	{"dw3x3/same_3x3", ConvParams{N: 1, C: 2, H: 3, W: 3, OutC: 2, KH: 3, KW: 3, PadH: 1, PadW: 1, Groups: 2}},
+	{"dw3x3/same_56x56", ConvParams{N: 1, C: 3, H: 56, W: 56, OutC: 3, KH: 3, KW: 3, PadH: 1, PadW: 1, Groups: 3}},
 	{"dw3x3/s2_n3_c5_17x16", ConvParams{N: 3, C: 5, H: 17, W: 16, OutC: 5, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, Groups: 5}},
 	{"dw3x3/nopad", ConvParams{N: 1, C: 3, H: 7, W: 8, OutC: 3, KH: 3, KW: 3, Groups: 3}},
 	{"dw3x3/dil2", ConvParams{N: 1, C: 4, H: 11, W: 12, OutC: 4, KH: 3, KW: 3, PadH: 2, PadW: 2, DilationH: 2, DilationW: 2, Groups: 4}},

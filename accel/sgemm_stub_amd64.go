@@ -18,3 +18,8 @@ func sgemmTile6x16AVX2(k int, a *float32, b *float32, c *float32, ldc int, alpha
 //
 //go:noescape
 func copyChunksAVX(dst *float32, dstStride int, src *float32, n int, width int)
+
+// dw3x3AVX512 is a 3x3 stride-1 depthwise filter over a padded plane, epilogue fused: see depthwise3x3 in accel/internal/asmgen.
+//
+//go:noescape
+func dw3x3AVX512(o *float32, r *float32, wp int, w *[9]float32, n int, ep *[5]float32, flags int)

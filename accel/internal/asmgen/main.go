@@ -33,7 +33,115 @@ func main() {
 		zero: func(r reg.VecVirtual) { VXORPS(r, r, r) },
 	})
 	copyChunks()
+	depthwise3x3()
 	Generate()
+}
+
+// dwUnroll is how many 16-float vectors one trip of depthwise3x3's loop
+// computes: independent chains, so the nine dependent multiply-adds of
+// each (4 cycles apiece) overlap.
+const dwUnroll = 4
+
+// depthwise3x3 emits
+//
+//	func dw3x3AVX512(o, r *float32, wp int, w *[9]float32, n int, ep *[5]float32, flags int)
+//
+// the 3x3 stride-1 depthwise filter on a plane laid out with row length
+// wp, for n outputs (a multiple of 16):
+//
+//	for i := 0; i < n; i++ {
+//		y := w[0]*r[i] + w[1]*r[i+1] + w[2]*r[i+2] +
+//			w[3]*r[i+wp] + w[4]*r[i+wp+1] + w[5]*r[i+wp+2] +
+//			w[6]*r[i+2wp] + w[7]*r[i+2wp+1] + w[8]*r[i+2wp+2] // in this order, fused
+//		if flags&flagAffine != 0 { y = y*ep[0] + ep[1] }
+//		if flags&flagClampLo != 0 { y = max(y, ep[2]) }
+//		if flags&flagClampHi != 0 { y = min(y, ep[3]) }
+//		if flags&flagLeaky != 0 { y = max(y, ep[4]*y) }
+//		o[i] = y
+//	}
+func depthwise3x3() {
+	TEXT("dw3x3AVX512", NOSPLIT, "func(o, r *float32, wp int, w *[9]float32, n int, ep *[5]float32, flags int)")
+	Pragma("noescape")
+	Doc("dw3x3AVX512 is a 3x3 stride-1 depthwise filter over a padded plane, epilogue fused: see depthwise3x3 in accel/internal/asmgen.")
+	o := Load(Param("o"), GP64())
+	r := Load(Param("r"), GP64())
+	wp := Load(Param("wp"), GP64())
+	SHLQ(U8(2), wp)
+	wptr := Load(Param("w"), GP64())
+	n := Load(Param("n"), GP64())
+	ep := Load(Param("ep"), GP64())
+	flags := Load(Param("flags"), GP64())
+	var w [9]reg.VecVirtual
+	for i := range w {
+		w[i] = ZMM()
+		VBROADCASTSS(Mem{Base: wptr, Disp: 4 * i}, w[i])
+	}
+	var e [5]reg.VecVirtual
+	for i := range e {
+		e[i] = ZMM()
+		VBROADCASTSS(Mem{Base: ep, Disp: 4 * i}, e[i])
+	}
+	r1, r2 := GP64(), GP64() // the second and third rows of the window
+	// body emits one trip over u 16-float vectors: the nine taps in order,
+	// the epilogue steps whose flags are set, the stores.
+	body := func(label string, u int) {
+		MOVQ(r, r1)
+		ADDQ(wp, r1)
+		MOVQ(r1, r2)
+		ADDQ(wp, r2)
+		acc := make([]reg.VecVirtual, u)
+		for v := range acc {
+			acc[v] = ZMM()
+			VMULPS(Mem{Base: r, Disp: 64 * v}, w[0], acc[v])
+		}
+		rows := []reg.Register{r, r1, r2}
+		for k := 1; k < 9; k++ {
+			for v := range acc {
+				VFMADD231PS(Mem{Base: rows[k/3], Disp: 64*v + 4*(k%3)}, w[k], acc[v])
+			}
+		}
+		for _, step := range []struct {
+			flag int
+			emit func(a reg.VecVirtual)
+		}{
+			{flagAffine, func(a reg.VecVirtual) { VFMADD213PS(e[1], e[0], a) }},
+			{flagClampLo, func(a reg.VecVirtual) { VMAXPS(a, e[2], a) }},
+			{flagClampHi, func(a reg.VecVirtual) { VMINPS(a, e[3], a) }},
+			{flagLeaky, func(a reg.VecVirtual) {
+				t := ZMM()
+				VMULPS(e[4], a, t)
+				VMAXPS(a, t, a)
+			}},
+		} {
+			skip := fmt.Sprintf("%s_skip%d", label, step.flag)
+			TESTQ(U32(step.flag), flags)
+			JZ(LabelRef(skip))
+			for _, a := range acc {
+				step.emit(a)
+			}
+			Label(skip)
+		}
+		for v, a := range acc {
+			VMOVUPS(a, Mem{Base: o, Disp: 64 * v})
+		}
+		ADDQ(U32(64*u), o)
+		ADDQ(U32(64*u), r)
+		SUBQ(U32(16*u), n)
+	}
+	Comment("Blocks of dwUnroll vectors, then single vectors.")
+	Label("loop")
+	CMPQ(n, U32(16*dwUnroll))
+	JL(LabelRef("one"))
+	body("loop", dwUnroll)
+	JMP(LabelRef("loop"))
+	Label("one")
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	body("one", 1)
+	JMP(LabelRef("one"))
+	Label("done")
+	VZEROUPPER()
+	RET()
 }
 
 // copyChunks emits
