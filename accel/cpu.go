@@ -43,10 +43,18 @@ type Kernel struct {
 func Kernels() []Kernel {
 	return []Kernel{
 		{"sgemm", gemm.name},
-		{"conv2d", "implicit gemm (im2col packing) + " + gemm.name},
+		{"conv2d", "implicit gemm (im2col or padded-grid packing) + " + gemm.name},
 		{"conv2d 1x1", gemm.name},
-		{"depthwise", "go direct"},
+		{"depthwise", depthwiseImpl()},
 		{"pooling", "go"},
 		{"elementwise", ew.name},
 	}
+}
+
+// depthwiseImpl names the depthwise kernels in use.
+func depthwiseImpl() string {
+	if dw3x3Kernel != nil {
+		return "avx512 3x3 stride 1, go direct otherwise"
+	}
+	return "go direct"
 }
