@@ -141,7 +141,6 @@ func (o Options) resolve(classes int) (Options, error) {
 type Detector struct {
 	name    string
 	cfg     *darknet.Config
-	fsys    fs.FS // where the cfg's relative file names resolve; nil: on disk
 	labels  []string
 	classes int
 	size    [2]int // default network input width, height
@@ -151,7 +150,7 @@ type Detector struct {
 	base *darknet.Net // at size; holds the weights
 
 	mu   sync.Mutex
-	nets map[[2]int]*darknet.Net // other input sizes, with copies of base's weights
+	nets map[[2]int]*darknet.Net // other input sizes, sharing base's weights (darknet.Net.Resize)
 }
 
 // maxNets bounds the other input sizes a Detector keeps networks for.
@@ -232,7 +231,7 @@ func build(name string, cfg *darknet.Config, fsys fs.FS, labels []string, size i
 	if err != nil {
 		return nil, err
 	}
-	d := &Detector{name: name, cfg: cfg, fsys: fsys, base: net, size: [2]int{net.Width, net.Height},
+	d := &Detector{name: name, cfg: cfg, base: net, size: [2]int{net.Width, net.Height},
 		weights: w, nets: map[[2]int]*darknet.Net{}}
 	if net.Channels != 3 {
 		return nil, fmt.Errorf("detect: %s: the network takes %d channels; a detector takes RGB images (3)", cfg.File, net.Channels)
@@ -315,14 +314,14 @@ func (d *Detector) Load(path string) error {
 		}
 		return fmt.Errorf("detect: %s weights %s: %w", d.name, path, err)
 	}
-	d.mu.Lock()
-	clear(d.nets)
-	d.mu.Unlock()
+	// The networks at other sizes share base's tensors: they have the
+	// new weights too.
 	return nil
 }
 
 // net returns the network for a side×side input (0: the default size),
-// built on first use with a copy of the base network's weights.
+// made on first use by resizing the base network, whose weights it
+// shares.
 func (d *Detector) net(side int) (*darknet.Net, error) {
 	key := d.size
 	if side > 0 {
@@ -340,29 +339,10 @@ func (d *Detector) net(side int) (*darknet.Net, error) {
 	if n, ok := d.nets[key]; ok {
 		return n, nil
 	}
-	opts := []darknet.Option{darknet.WithSize(key[0], key[1])}
-	if d.fsys != nil {
-		opts = append(opts, darknet.WithFS(d.fsys))
-	}
-	n, err := darknet.Build(d.cfg, opts...)
+	n, err := d.base.Resize(key[0], key[1])
 	if err != nil {
 		return nil, fmt.Errorf("%w: ImgSize %d: %v", ErrOptions, side, err)
 	}
-	for i := range d.cfg.Layers {
-		src, dst := d.base.Params(i), n.Params(i)
-		if len(src) != len(dst) {
-			return nil, fmt.Errorf("%w: ImgSize %d: layer %d changes its weights with the input size", ErrOptions, side, i)
-		}
-		for k := range src {
-			if !slices.Equal(src[k].Tensor.Shape(), dst[k].Tensor.Shape()) {
-				return nil, fmt.Errorf("%w: ImgSize %d: layer %d's %s would be %v, not %v", ErrOptions, side, i,
-					src[k].Name, dst[k].Tensor.Shape(), src[k].Tensor.Shape())
-			}
-			copy(dst[k].Tensor.Data(), src[k].Tensor.Data())
-		}
-	}
-	n.Header = d.base.Header
-	n.Refresh()
 	if len(d.nets) >= maxNets {
 		for k := range d.nets {
 			delete(d.nets, k)

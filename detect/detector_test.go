@@ -290,6 +290,21 @@ func TestImgSize(t *testing.T) {
 			t.Fatalf("at ImgSize 160: %v\nbuilt at 160: %v", got, want)
 		}
 	}
+	// A network resized before the weights are loaded shares them, so it
+	// has the loaded ones too.
+	fresh, err := FromCfg(filepath.Join(goldenDir, "yolov3-tiny.cfg"), COCO.Names())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fresh.Detect(img, Options{Conf: 0.1, ImgSize: 160}); err != nil {
+		t.Fatal(err)
+	}
+	if err := fresh.Load(filepath.Join(goldenDir, "yolov3-tiny.weights")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := fresh.Detect(img, Options{Conf: 0.1, ImgSize: 160}); err != nil || !slices.Equal(got, want) {
+		t.Fatalf("resized, then loaded: %v, %v\nbuilt at 160: %v", got, err, want)
+	}
 	// YOLOv1's connected layers fix its size.
 	v1, err := New("yolov1-tiny")
 	if err != nil {

@@ -79,9 +79,15 @@ func fill(x []float32, v float32) {
 }
 
 type convNode struct {
-	cfg     *Convolutional
-	prev    int
-	inS, o  shape
+	cfg    *Convolutional
+	prev   int
+	inS, o shape
+	*convWeights
+}
+
+// convWeights are a convolution's tensors and what is derived from them:
+// shared by the networks Resize makes, whose layers differ only in shape.
+type convWeights struct {
 	biases  *tensor.Tensor // [F]
 	bn      *batchNorm     // nil without batch_normalize
 	weights *tensor.Tensor // [F, C/groups, size, size]
@@ -92,11 +98,11 @@ type convNode struct {
 
 func (c *convNode) alloc() {
 	f := c.cfg.Filters
-	c.biases = tensor.New(f)
+	c.convWeights = &convWeights{biases: tensor.New(f),
+		weights: tensor.New(f, c.inS.c/c.cfg.Groups, c.cfg.Size, c.cfg.Size)}
 	if c.cfg.BatchNormalize {
 		c.bn = newBatchNorm(f)
 	}
-	c.weights = tensor.New(f, c.inS.c/c.cfg.Groups, c.cfg.Size, c.cfg.Size)
 }
 
 func (c *convNode) in() []int  { return []int{c.prev} }
@@ -147,9 +153,15 @@ func (c *convNode) forward(xs []*tensor.Tensor, nb int) (*tensor.Tensor, error) 
 }
 
 type connectedNode struct {
-	cfg     *Connected
-	prev    int
-	inputs  int
+	cfg    *Connected
+	prev   int
+	inputs int
+	*connectedWeights
+}
+
+// connectedWeights are a connected layer's tensors and what is derived
+// from them, shared by the networks Resize makes.
+type connectedWeights struct {
 	biases  *tensor.Tensor // [O]
 	weights *tensor.Tensor // [O, I]
 	bn      *batchNorm
@@ -158,8 +170,7 @@ type connectedNode struct {
 }
 
 func (c *connectedNode) alloc() {
-	c.biases = tensor.New(c.cfg.Output)
-	c.weights = tensor.New(c.cfg.Output, c.inputs)
+	c.connectedWeights = &connectedWeights{biases: tensor.New(c.cfg.Output), weights: tensor.New(c.cfg.Output, c.inputs)}
 	if c.cfg.BatchNormalize {
 		c.bn = newBatchNorm(c.cfg.Output)
 	}
@@ -215,16 +226,22 @@ func (c *connectedNode) forward(xs []*tensor.Tensor, nb int) (*tensor.Tensor, er
 }
 
 type localNode struct {
-	cfg     *Local
-	prev    int
-	inS, o  shape
+	cfg    *Local
+	prev   int
+	inS, o shape
+	*localWeights
+}
+
+// localWeights are a local layer's tensors, shared by the networks Resize
+// makes (at the same size: they depend on it).
+type localWeights struct {
 	biases  *tensor.Tensor // [F, OH, OW]
 	weights *tensor.Tensor // [OH·OW, F, C·size·size]
 }
 
 func (c *localNode) alloc() {
-	c.biases = tensor.New(c.o.c, c.o.h, c.o.w)
-	c.weights = tensor.New(c.o.h*c.o.w, c.o.c, c.inS.c*c.cfg.Size*c.cfg.Size)
+	c.localWeights = &localWeights{biases: tensor.New(c.o.c, c.o.h, c.o.w),
+		weights: tensor.New(c.o.h*c.o.w, c.o.c, c.inS.c*c.cfg.Size*c.cfg.Size)}
 }
 
 func (c *localNode) in() []int  { return []int{c.prev} }

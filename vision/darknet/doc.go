@@ -19,8 +19,10 @@
 //
 // Build (or New, from a file) works out every layer's shape for the
 // network's input size — the cfg's, or WithSize's, as darknet resizes a
-// network — and draws fresh weights; Load also reads a .weights file, and
-// SaveWeights writes one, atomically. Forward runs a batch and returns the
+// network — and draws fresh weights (unless WithoutInit); Load also reads
+// a .weights file (without drawing the weights it reads), and SaveWeights
+// writes one, atomically. Resize gives the network at another input size,
+// sharing its weights. Forward runs a batch and returns the
 // outputs of the yolo, region and detection layers (or a classifier's last
 // layer), exactly as darknet's forward pass leaves them: see Forward for
 // the layouts.

@@ -65,3 +65,27 @@ func ExampleNew() {
 	// [255 16 20]
 	// 161780 weights
 }
+
+// Resize runs the same weights at another input size, without copying
+// them (as vision detect --imgsz does).
+func ExampleNet_Resize() {
+	n, err := darknet.Load("testdata/golden/yolov3-tiny.cfg", "testdata/golden/yolov3-tiny.weights")
+	if err != nil {
+		log.Fatal(err)
+	}
+	r, err := n.Resize(320, 256)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(n.Width, n.Height, "→", r.Width, r.Height)
+	for _, i := range r.Outputs() {
+		fmt.Println(r.Shape(i))
+	}
+	same := &n.Params(0)[0].Tensor.Data()[0] == &r.Params(0)[0].Tensor.Data()[0]
+	fmt.Println("shared weights:", same)
+	// Output:
+	// 160 160 → 320 256
+	// [255 8 10]
+	// [255 16 20]
+	// shared weights: true
+}

@@ -9,53 +9,108 @@ import (
 // plan says when each layer's output can go back to the scratch pool: the
 // outputs are pooled tensors (tensor.Get), released after their last
 // reader, so that a forward pass reuses the same buffers call after call.
+// It also says which layers may overwrite their input instead of writing
+// a new tensor.
 type plan struct {
 	// owner[i] is the layer whose tensor layer i's output is: i itself,
 	// or for a layer that passes its input through (dropout, a route of
-	// one layer), its input's owner; -1 for the network's input.
+	// one layer) or changes it in place, its input's owner; -1 for the
+	// network's input.
 	owner []int
 	// release[i] lists the owners whose tensors are free after layer i.
 	release [][]int
+	// inPlace[i] says that layer i, an updater, changes its first input
+	// in place: no later layer reads that input, it is not the network's
+	// input, and no output of the network is it.
+	inPlace []bool
 }
 
-func makePlan(nodes []node, outputs []int) plan {
-	p := plan{owner: make([]int, len(nodes)), release: make([][]int, len(nodes))}
-	last := make([]int, len(nodes)) // last layer reading each owner's tensor
-	for i := range last {
-		last[i] = i
-	}
-	ownerOf := func(j int) int {
-		if j < 0 {
-			return -1
-		}
-		return p.owner[j]
-	}
+// updater is implemented by the layers whose output is their first input
+// changed value by value (shortcut, yolo, region, detection): forward runs
+// update on a copy, and Forward runs it on the input itself when the plan
+// allows.
+type updater interface {
+	update(y *tensor.Tensor, xs []*tensor.Tensor, nb int)
+}
+
+// makePlan plans a forward pass over nodes, changing tensors in place
+// where that is safe if inPlace is set.
+func makePlan(nodes []node, outputs []int, inPlace bool) plan {
+	p := plan{inPlace: make([]bool, len(nodes)), release: make([][]int, len(nodes))}
+	// First without changes in place: whether layer i may change its
+	// input's tensor in place depends on that tensor's readers, which
+	// changes in place do not alter (a later reader of i's output reads
+	// i's tensor either way, not the input's).
+	owner, last := owners(nodes, p.inPlace)
+	keep := kept(owner, outputs)
 	for i, nd := range nodes {
-		p.owner[i] = i
-		if a, ok := nd.(aliasing); ok && a.aliases() {
-			p.owner[i] = ownerOf(nd.in()[0])
+		if _, ok := nd.(updater); !ok || !inPlace {
+			continue
 		}
-		for _, j := range nd.in() {
-			if o := ownerOf(j); o >= 0 {
-				last[o] = max(last[o], i)
+		ins := nd.in()
+		if ins[0] < 0 {
+			continue
+		}
+		o := owner[ins[0]]
+		if o < 0 || last[o] != i || keep[o] {
+			continue
+		}
+		// Nor may its other inputs be that tensor (a shortcut from the
+		// layer it adds to).
+		p.inPlace[i] = true
+		for _, j := range ins[1:] {
+			if j >= 0 && owner[j] == o {
+				p.inPlace[i] = false
 			}
 		}
-		if o := p.owner[i]; o >= 0 {
-			last[o] = max(last[o], i)
-		}
 	}
-	keep := map[int]bool{}
-	for _, i := range outputs {
-		if o := p.owner[i]; o >= 0 {
-			keep[o] = true
-		}
-	}
+	p.owner, last = owners(nodes, p.inPlace)
+	keep = kept(p.owner, outputs)
 	for o, i := range last {
 		if p.owner[o] == o && !keep[o] {
 			p.release[i] = append(p.release[i], o)
 		}
 	}
 	return p
+}
+
+// owners returns each layer's owner (see plan) and, for each owner, the
+// last layer that reads its tensor.
+func owners(nodes []node, inPlace []bool) (owner, last []int) {
+	owner, last = make([]int, len(nodes)), make([]int, len(nodes))
+	ownerOf := func(j int) int {
+		if j < 0 {
+			return -1
+		}
+		return owner[j]
+	}
+	for i, nd := range nodes {
+		owner[i], last[i] = i, i
+		if a, ok := nd.(aliasing); ok && a.aliases() || inPlace[i] {
+			owner[i] = ownerOf(nd.in()[0])
+		}
+		for _, j := range nd.in() {
+			if o := ownerOf(j); o >= 0 {
+				last[o] = max(last[o], i)
+			}
+		}
+		if o := owner[i]; o >= 0 {
+			last[o] = max(last[o], i)
+		}
+	}
+	return owner, last
+}
+
+// kept returns the owners of the network's outputs, whose tensors Forward
+// returns.
+func kept(owner, outputs []int) map[int]bool {
+	keep := map[int]bool{}
+	for _, i := range outputs {
+		if o := owner[i]; o >= 0 {
+			keep[o] = true
+		}
+	}
+	return keep
 }
 
 // Forward runs the network on x, [N, Channels, Height, Width] (for a
@@ -111,9 +166,15 @@ func (n *Net) Forward(x *tensor.Tensor) ([]*tensor.Tensor, error) {
 				xs = append(xs, outs[j])
 			}
 		}
-		y, err := nd.forward(xs, nb)
-		if err != nil {
-			return nil, fmt.Errorf("darknet: %s: %w", kindOf(n.Config.Layers[i]), err)
+		var y *tensor.Tensor
+		if n.plan.inPlace[i] {
+			y = xs[0]
+			nd.(updater).update(y, xs, nb)
+		} else {
+			var err error
+			if y, err = nd.forward(xs, nb); err != nil {
+				return nil, fmt.Errorf("darknet: %s: %w", kindOf(n.Config.Layers[i]), err)
+			}
 		}
 		outs[i] = y
 		for _, o := range n.plan.release[i] {

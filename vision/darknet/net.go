@@ -19,7 +19,8 @@ import (
 // worked out for one input size, and its weights.
 //
 // Forward is safe for concurrent use; loading weights, SaveWeights and
-// Refresh are not safe to run concurrently with Forward.
+// Refresh are not safe to run concurrently with Forward — of this network
+// or of any network that shares its weights (Resize).
 type Net struct {
 	Config *Config
 	// Width, Height and Channels are the input size Forward takes: the
@@ -43,6 +44,7 @@ type options struct {
 	seed          uint64
 	noInit        bool
 	maxWeights    int64 // 0: maxWeights
+	from          *Net  // Resize: share this network's weights
 }
 
 // WithSize sets the network's input size, overriding the cfg's width and
@@ -66,6 +68,17 @@ func WithSeed(seed uint64) Option {
 	return func(o *options) { o.seed = seed }
 }
 
+// WithoutInit builds the network without drawing fresh weights: its
+// tensors are left zero (a batch norm's scales and variances too), to be
+// read next by LoadWeights or set through Params and Refresh. Layers that
+// a weights file leaves out (dontload=1, and the batch norms of
+// dontloadscales=1) still get fresh values. Load uses it: drawing YOLOv3's
+// 62 million normal numbers takes about a second, only for them to be
+// overwritten.
+func WithoutInit() Option {
+	return func(o *options) { o.noInit = true }
+}
+
 // New parses the cfg file and builds its network with fresh weights, drawn
 // as darknet initialises them (see Build).
 func New(cfgPath string, opts ...Option) (*Net, error) {
@@ -83,7 +96,7 @@ func Load(cfgPath, weightsPath string, opts ...Option) (*Net, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := build(cfg, append(slices.Clone(opts), func(o *options) { o.noInit = true }))
+	n, err := build(cfg, append(slices.Clone(opts), WithoutInit()))
 	if err != nil {
 		return nil, err
 	}
@@ -135,6 +148,21 @@ func build(cfg *Config, opts []Option) (*Net, error) {
 	if o.maxWeights > 0 {
 		b.budget = o.maxWeights
 	}
+	if o.from != nil {
+		b.from = o.from.nodes
+		n.Header = o.from.Header
+		for i := range o.from.nodes {
+			// The WordTrees too: Resize has no file system to read them from.
+			if t := o.from.Tree(i); t != nil {
+				switch l := cfg.Layers[i].(type) {
+				case *Region:
+					b.trees[l.Tree] = t
+				case *Softmax:
+					b.trees[l.Tree] = t
+				}
+			}
+		}
+	}
 	for i, l := range cfg.Layers {
 		if err := b.check(l, i); err != nil {
 			return nil, err
@@ -151,9 +179,14 @@ func build(cfg *Config, opts []Option) (*Net, error) {
 			return nil, b.err(l, "output %s", err)
 		}
 		// Load skips drawing weights it will read, but not those of
-		// layers the weights file leaves out.
-		if c := l.Info().Common; !o.noInit || c.DontLoad || c.DontLoadScales {
+		// layers the weights file leaves out; Resize shares the
+		// weights, with what is derived from them.
+		switch c := l.Info().Common; {
+		case o.from != nil:
+		case !o.noInit || c.DontLoad || c.DontLoadScales:
 			nd.init(rng)
+			nd.loaded()
+		default:
 			nd.loaded()
 		}
 		n.nodes = append(n.nodes, nd)
@@ -162,8 +195,25 @@ func build(cfg *Config, opts []Option) (*Net, error) {
 		return nil, &ParseError{Pos: cfg.Net.Pos, Section: "net", Msg: "no layers", Err: ErrFormat}
 	}
 	n.outputs = outputLayers(cfg)
-	n.plan = makePlan(n.nodes, n.outputs)
+	n.plan = makePlan(n.nodes, n.outputs, true)
 	return n, nil
+}
+
+// Resize returns the network at another input size, width×height, as
+// WithSize would build it, sharing n's weights: no tensor is copied, so
+// loading weights into either network (or changing a tensor Params
+// returns, then calling Refresh on either) changes both. At n's own size
+// it returns n.
+//
+// A network whose weights depend on the input size — a connected or local
+// layer's, sized for the cfg's input — cannot be resized: that, like a
+// size some layer does not fit, is an error naming the layer (a
+// *ParseError, as Build returns).
+func (n *Net) Resize(width, height int) (*Net, error) {
+	if width == n.Width && height == n.Height {
+		return n, nil
+	}
+	return build(n.Config, []Option{WithSize(width, height), func(o *options) { o.from = n }})
 }
 
 // outputLayers lists the layers whose outputs Forward returns: the yolo,
@@ -299,7 +349,17 @@ type builder struct {
 	cfg    *Config
 	fsys   fs.FS
 	trees  map[string]*Tree
-	budget int64 // weights the layers still to come may have
+	budget int64  // weights the layers still to come may have
+	from   []node // Resize: the layers whose weights to share, by index
+}
+
+// shared returns the layer of b.from that l's weights come from, or nil
+// when l gets its own.
+func (b *builder) shared(l Layer) node {
+	if b.from == nil {
+		return nil
+	}
+	return b.from[l.Info().Index]
 }
 
 // take reserves n weights for layer l, or fails if the network would have
@@ -512,6 +572,13 @@ func (b *builder) conv(l *Convolutional, in shape) (node, error) {
 		return nil, err
 	}
 	c := &convNode{cfg: l, prev: prevIndex(l), inS: in, o: shape{c: l.Filters, h: oh, w: ow}}
+	if src, ok := b.shared(l).(*convNode); ok {
+		if src.inS.c != in.c {
+			return nil, b.err(l, "input %s: the shared weights take %d channels", in, src.inS.c)
+		}
+		c.convWeights = src.convWeights
+		return c, nil
+	}
 	c.alloc()
 	return c, nil
 }
@@ -521,6 +588,13 @@ func (b *builder) connected(l *Connected, in shape) (node, error) {
 		return nil, err
 	}
 	c := &connectedNode{cfg: l, prev: prevIndex(l), inputs: in.len()}
+	if src, ok := b.shared(l).(*connectedNode); ok {
+		if src.inputs != c.inputs {
+			return nil, b.err(l, "input %s: the weights take %d inputs, not %d (a connected layer fixes the input size)", in, src.inputs, c.inputs)
+		}
+		c.connectedWeights = src.connectedWeights
+		return c, nil
+	}
 	c.alloc()
 	return c, nil
 }
@@ -550,6 +624,13 @@ func (b *builder) local(l *Local, in shape) (node, error) {
 		return nil, err
 	}
 	c := &localNode{cfg: l, prev: prevIndex(l), inS: in, o: shape{c: l.Filters, h: oh, w: ow}}
+	if src, ok := b.shared(l).(*localNode); ok {
+		if src.inS != in {
+			return nil, b.err(l, "input %s: the weights are for %s (a local layer fixes the input size)", in, src.inS)
+		}
+		c.localWeights = src.localWeights
+		return c, nil
+	}
 	c.alloc()
 	return c, nil
 }
