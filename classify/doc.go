@@ -8,11 +8,13 @@
 //
 // New builds a model by its name — torchvision's where torchvision has the
 // architecture ("resnet50", "vgg16_bn", "densenet121") — with fresh weights,
-// initialised as the paper or torchvision does from a fixed seed; Names
-// lists the zoo, sorted, and Describe tells a model's size and cost without
-// drawing its weights. Loading a weight file is a separate, explicit step:
-// Model.Load reads a torch.save'd state dict (.pth, .pt) or safetensors and
-// loads it by name, strictly, so torchvision's checkpoints load as they are.
+// initialised as the paper or torchvision does from a fixed seed (drawn
+// when first used, so that a model built to load a file never holds two
+// sets of weights); Names lists the zoo, sorted, and Describe tells a
+// model's size and cost without drawing its weights. Loading a weight file
+// is a separate, explicit step: Model.Load reads a torch.save'd state dict
+// (.pth, .pt) or safetensors and loads it by name, strictly, so
+// torchvision's checkpoints load as they are.
 // Each model carries a Weights record — the published file's name, URL and
 // SHA-256 prefix, its parameter count and reference accuracy, its
 // preprocessing and labels — rather than a "pretrained" switch.
@@ -25,7 +27,8 @@
 // Model.Forward takes a preprocessed batch [N, C, H, W] and returns the
 // logits [N, classes]; a wrongly shaped input is an error wrapping
 // nn.ErrShape, never a panic. Forward and Predict are safe for concurrent
-// use by many goroutines once the weights are loaded.
+// use by many goroutines; Load and LoadStateDict are not safe to run
+// concurrently with them.
 //
 // # Files
 //

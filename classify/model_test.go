@@ -5,13 +5,16 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"govision.dev/vision/nn"
 	"govision.dev/vision/tensor"
+	"govision.dev/vision/weights"
 )
 
 func TestRegistryNamesUnique(t *testing.T) {
@@ -364,4 +367,107 @@ func TestDescribe(t *testing.T) {
 	if l.Params != 60000 || l.MACs == 0 || l.Classes != 10 {
 		t.Errorf("lenet5: %+v", l)
 	}
+}
+
+// TestFreshWeights checks when New's fresh weights are drawn: once, the
+// first time they are read (also from concurrent Forwards), and never for
+// a model whose weights Load or LoadStateDict set first; a failed load
+// leaves them to be drawn. Load takes over the file's tensors, and
+// LoadStateDict copies the caller's.
+func TestFreshWeights(t *testing.T) {
+	// counted returns a fresh resnet20 whose draws are counted.
+	counted := func(t *testing.T) (*Model, *atomic.Int32) {
+		t.Helper()
+		m, err := New("resnet20")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := new(atomic.Int32)
+		draw := m.draw
+		m.draw = func() { n.Add(1); draw() }
+		return m, n
+	}
+	x := tensor.New(1, 3, 32, 32)
+	for i := range x.Data() {
+		x.Data()[i] = float32(math.Sin(float64(i)))
+	}
+	forward := func(t *testing.T, m *Model) []float32 {
+		t.Helper()
+		y, err := m.Forward(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return y.Data()
+	}
+	// src has New's weights but one: its logits differ from a fresh
+	// model's.
+	src, _ := New("resnet20")
+	fresh := slices.Clone(forward(t, src))
+	src.StateDict()["linear.bias"].Data()[3] += 1
+	loaded := forward(t, src)
+	path := filepath.Join(t.TempDir(), "resnet20.safetensors")
+	if err := weights.Save(path, src.StateDict()); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("load", func(t *testing.T) {
+		m, n := counted(t)
+		if err := m.Load(path); err != nil {
+			t.Fatal(err)
+		}
+		if got := forward(t, m); !slices.Equal(got, loaded) {
+			t.Errorf("logits %v after Load, want the file's %v", got, loaded)
+		}
+		if n.Load() != 0 {
+			t.Errorf("fresh weights drawn %d times for a model loaded from a file, want 0", n.Load())
+		}
+	})
+	t.Run("load state dict", func(t *testing.T) {
+		m, n := counted(t)
+		sd := src.StateDict()
+		if err := m.LoadStateDict(sd); err != nil {
+			t.Fatal(err)
+		}
+		if got := forward(t, m); !slices.Equal(got, loaded) || n.Load() != 0 {
+			t.Errorf("logits %v after LoadStateDict (fresh weights drawn %d times), want %v and 0", got, n.Load(), loaded)
+		}
+		if &m.StateDict()["linear.weight"].Data()[0] == &sd["linear.weight"].Data()[0] {
+			t.Error("LoadStateDict took over the caller's tensor, want a copy")
+		}
+	})
+	t.Run("failed load", func(t *testing.T) {
+		m, n := counted(t)
+		if err := m.Load(filepath.Join(t.TempDir(), "no-such-file.pth")); err == nil {
+			t.Fatal("Load of a missing file: no error")
+		}
+		if err := m.LoadStateDict(map[string]*tensor.Tensor{"conv1.weight": tensor.New(16, 3, 3, 3)}); err == nil {
+			t.Fatal("LoadStateDict of one tensor: no error")
+		}
+		if got := forward(t, m); !slices.Equal(got, fresh) || n.Load() != 1 {
+			t.Errorf("logits %v after failed loads (fresh weights drawn %d times), want New's %v and 1", got, n.Load(), fresh)
+		}
+	})
+	t.Run("concurrent first use", func(t *testing.T) {
+		m, n := counted(t)
+		var wg sync.WaitGroup
+		got := make([][]float32, 4)
+		for g := range got {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if y, err := m.Forward(x); err == nil {
+					got[g] = y.Data()
+				}
+			}()
+		}
+		wg.Wait()
+		for g, y := range got {
+			if !slices.Equal(y, fresh) {
+				t.Errorf("goroutine %d: logits %v, want New's %v", g, y, fresh)
+			}
+		}
+		if n.Load() != 1 {
+			t.Errorf("fresh weights drawn %d times, want 1", n.Load())
+		}
+	})
 }

@@ -36,6 +36,7 @@ var registry = joinTables(
 	resnextModels,
 	senetModels,
 	ninModels, googlenetModels, bnInceptionModels, inceptionV3Models, inceptionV4Models, densenetModels,
+	mobilenetModels,
 )
 
 // entry is one row of the zoo.
@@ -92,17 +93,24 @@ const initSeed = 0x676f766973696f6e
 // weights, initialised as the paper or torchvision does, from a fixed seed.
 // Load a weight file with Model.Load. An unknown name is an error wrapping
 // ErrUnknownModel that lists the close matches.
+//
+// The fresh weights are drawn when first used (Forward, Net, StateDict),
+// and not at all if Load or LoadStateDict sets them all first: a model
+// built to load a file costs one set of weights in memory, not two.
 func New(name string) (*Model, error) {
 	e, err := lookup(name)
 	if err != nil {
 		return nil, err
 	}
 	net := e.build()
-	h := fnv.New64a()
-	h.Write([]byte(e.name))
-	e.init(net, rand.New(rand.NewPCG(initSeed, h.Sum64())))
-	nn.Refresh(net)
-	return newModel(e, net), nil
+	m := newModel(e, net)
+	m.draw = func() {
+		h := fnv.New64a()
+		h.Write([]byte(e.name))
+		e.init(net, rand.New(rand.NewPCG(initSeed, h.Sum64())))
+		nn.Refresh(net)
+	}
+	return m, nil
 }
 
 func lookup(name string) (entry, error) {
