@@ -16,7 +16,6 @@ import (
 	"govision.dev/vision/imageio"
 	"govision.dev/vision/nn"
 	"govision.dev/vision/tensor"
-	"govision.dev/vision/weights"
 )
 
 // faceAPIGolden is testdata/golden/faceapi/faceapi.json, written by
@@ -194,10 +193,13 @@ func TestFaceLoadTFJS(t *testing.T) {
 			if err := d.Load(filepath.Join(dir, d.spec.tfjs)); err != nil {
 				t.Fatal(err)
 			}
-			emb, err := weights.LoadFS(faceModelFiles, "models/"+d.spec.file)
+			// The embedded file, through the same renaming (face-ssd's is
+			// face-api's own manifest).
+			e, err := PretrainedFace(name)
 			if err != nil {
 				t.Fatal(err)
 			}
+			emb := nn.StateDict(e.Module())
 			for k, v := range nn.StateDict(d.Module()) {
 				if e := emb[k]; e == nil || !slices.Equal(e.Data(), v.Data()) {
 					t.Errorf("%s differs from the embedded file", k)

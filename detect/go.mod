@@ -8,7 +8,10 @@ replace govision.dev/classify => ../classify
 
 replace govision.dev/accel => ../accel
 
-require govision.dev/vision v0.0.0-00010101000000-000000000000
+require (
+	govision.dev/classify v0.0.0-00010101000000-000000000000
+	govision.dev/vision v0.0.0-00010101000000-000000000000
+)
 
 require (
 	github.com/chewxy/math32 v1.10.1 // indirect

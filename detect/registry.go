@@ -19,7 +19,7 @@ var registry = joinTables(yolov1Models, yolov2Models, yolov3Models)
 // faceRegistry is the face detectors' table (face.go): face-api's
 // networks with the weights the package embeds, not darknet cfgs; built
 // by NewFace, listed by FaceNames.
-var faceRegistry = joinFaceTables(tinyFaceModels)
+var faceRegistry = joinFaceTables(tinyFaceModels, ssdFaceModels)
 
 // spec is one row of the zoo: a darknet cfg the package embeds (cfg/,
 // copied from Debian's darknet by tools/golden/detect_assets.sh) and what

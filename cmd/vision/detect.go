@@ -58,7 +58,7 @@ type detectLine struct {
 func newDetectCmd(g *globals) *cobra.Command {
 	var f detectFlags
 	cmd := &cobra.Command{
-		Use:   "detect SOURCE... [--model yolov3|face]",
+		Use:   "detect SOURCE... [--model yolov3|face|face-ssd]",
 		Short: "Find objects in images with a YOLO model, or faces",
 		Long: `detect finds the objects in images with a YOLO model, as darknet's
 ` + "`detector test`" + ` does: the same letterbox, thresholds and NMS, the same boxes;
@@ -77,8 +77,8 @@ or in <user cache dir>/govision/weights; ` + "`vision weights fetch yolov3`" + `
 darknet's published file there. The face detectors need no download: face-api's
 weights are built in (--weights takes our safetensors or face-api's
 *-weights_manifest.json). Their --conf and --iou default to face-api's (face:
-0.5 and 0.4; --imgsz 128 to 608, default 416) and their NMS is face-api's
-greedy one (--nms darknet means it too).
+0.5 and 0.4, --imgsz 128 to 608, default 416; face-ssd: 0.5 and 0.5, --imgsz
+512 only) and their NMS is face-api's greedy one (--nms darknet means it too).
 
 For each image, a table of its detections (class, score, box x1 y1 x2 y2 in
 pixels) is printed, or with --json one JSON object per detection and line:

@@ -1,6 +1,7 @@
 #!/bin/sh
 # convert.sh fetches face-api's published face detectors and converts them
-# to the safetensors files detect embeds (detect/models/), with face-api's
+# to the files detect embeds (detect/models/: the tiny detector as
+# safetensors, the SSD as face-api's quantized manifest and shard), with face-api's
 # MIT licence beside them.
 #
 #   tools/faceapi/convert.sh [PACKAGE.tgz]
