@@ -358,17 +358,3 @@ func TestParseConfig(t *testing.T) {
 		})
 	}
 }
-
-func TestPeerEnv(t *testing.T) {
-	environ := []string{"PATH=/bin", "OPENBLAS_CORETYPE=Haswell", "OPENBLAS_L2_SIZE=1048576", "OMP_NUM_THREADS=8"}
-	for _, tc := range []struct{ mode, core, want string }{
-		{"keep", "", "PATH=/bin OPENBLAS_CORETYPE=Haswell OPENBLAS_L2_SIZE=1048576 OMP_NUM_THREADS=8"},
-		{"detect", "", "PATH=/bin OMP_NUM_THREADS=8"},
-		{"auto", "SkylakeX", "PATH=/bin OMP_NUM_THREADS=8 OPENBLAS_CORETYPE=SkylakeX"},
-		{"Zen", "Zen", "PATH=/bin OMP_NUM_THREADS=8 OPENBLAS_CORETYPE=Zen"},
-	} {
-		if got := strings.Join(peerEnv(environ, tc.mode, tc.core), " "); got != tc.want {
-			t.Errorf("peerEnv(%s, %q) = %q, want %q", tc.mode, tc.core, got, tc.want)
-		}
-	}
-}

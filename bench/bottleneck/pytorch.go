@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"govision.dev/accel"
@@ -74,48 +73,7 @@ type pytorch struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	stdout *bufio.Reader
-	stderr *lockedBuffer
-}
-
-// lockedBuffer is the subprocess's stderr, written by exec's copying
-// goroutine while the harness may read it for an error message.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// peerEnv returns environ for the peer: with openblasCore "keep", as it is;
-// otherwise without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (which the
-// environment may set to force slower kernels) and then, if core is not
-// empty, with OPENBLAS_CORETYPE=core.
-func peerEnv(environ []string, openblasCore, core string) []string {
-	if openblasCore == "keep" {
-		return slices.Clone(environ)
-	}
-	var env []string
-	for _, kv := range environ {
-		switch k, _, _ := strings.Cut(kv, "="); k {
-		case "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE":
-			continue
-		}
-		env = append(env, kv)
-	}
-	if core != "" {
-		env = append(env, "OPENBLAS_CORETYPE="+core)
-	}
-	return env
+	stderr *measure.LockedBuffer
 }
 
 // startPyTorch starts pytorch_peer.py with cfg's interpreter, has it write
@@ -188,8 +146,8 @@ func spawnPyTorch(cfg config, dir, core string) (*pytorch, error) {
 		"--dir", dir, "--in-channels", strconv.Itoa(s.in), "--width", strconv.Itoa(s.width),
 		"--size", strconv.Itoa(s.size), "--seed", strconv.Itoa(cfg.seed))
 	cmd.Dir = dir
-	cmd.Env = peerEnv(os.Environ(), cfg.openblasCore, core)
-	p := &pytorch{dir: dir, cmd: cmd, stderr: &lockedBuffer{}}
+	cmd.Env = measure.PeerEnv(os.Environ(), cfg.openblasCore, core)
+	p := &pytorch{dir: dir, cmd: cmd, stderr: &measure.LockedBuffer{}}
 	cmd.Stderr = p.stderr
 	var err error
 	if p.stdin, err = cmd.StdinPipe(); err != nil {

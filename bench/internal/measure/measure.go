@@ -1,6 +1,7 @@
 package measure
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -145,4 +147,61 @@ func OpenBLASAVX512(core string) bool {
 		return true
 	}
 	return false
+}
+
+// PeerEnv returns environ for a peer that uses OpenBLAS: with openblasCore
+// "keep", as it is; otherwise without OPENBLAS_CORETYPE and
+// OPENBLAS_L2_SIZE (which the environment may set to force slower kernels)
+// and then, if core is not empty, with OPENBLAS_CORETYPE=core.
+func PeerEnv(environ []string, openblasCore, core string) []string {
+	if openblasCore == "keep" {
+		return slices.Clone(environ)
+	}
+	var env []string
+	for _, kv := range environ {
+		switch k, _, _ := strings.Cut(kv, "="); k {
+		case "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE":
+			continue
+		}
+		env = append(env, kv)
+	}
+	if core != "" {
+		env = append(env, "OPENBLAS_CORETYPE="+core)
+	}
+	return env
+}
+
+// LockedBuffer is a bytes.Buffer safe for concurrent use: a subprocess's
+// stderr, written by exec's copying goroutine while the harness may read
+// it for an error message.
+type LockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *LockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *LockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// LoadAverage returns the 1-, 5- and 15-minute load averages of
+// /proc/loadavg ("0.52 0.61 0.70"), or "unknown" where there is none: on a
+// shared machine, what the figures measured beside.
+func LoadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }

@@ -1,6 +1,7 @@
 package measure
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -89,5 +90,32 @@ func TestOpenBLASAVX512(t *testing.T) {
 		if got := OpenBLASAVX512(core); got != want {
 			t.Errorf("OpenBLASAVX512(%q) = %v, want %v", core, got, want)
 		}
+	}
+}
+
+func TestPeerEnv(t *testing.T) {
+	environ := []string{"PATH=/bin", "OPENBLAS_CORETYPE=Haswell", "OPENBLAS_L2_SIZE=1048576", "OMP_NUM_THREADS=8"}
+	for _, tc := range []struct{ mode, core, want string }{
+		{"keep", "", "PATH=/bin OPENBLAS_CORETYPE=Haswell OPENBLAS_L2_SIZE=1048576 OMP_NUM_THREADS=8"},
+		{"detect", "", "PATH=/bin OMP_NUM_THREADS=8"},
+		{"auto", "SkylakeX", "PATH=/bin OMP_NUM_THREADS=8 OPENBLAS_CORETYPE=SkylakeX"},
+		{"Zen", "Zen", "PATH=/bin OMP_NUM_THREADS=8 OPENBLAS_CORETYPE=Zen"},
+	} {
+		if got := strings.Join(PeerEnv(environ, tc.mode, tc.core), " "); got != tc.want {
+			t.Errorf("PeerEnv(%s, %q) = %q, want %q", tc.mode, tc.core, got, tc.want)
+		}
+	}
+}
+
+func TestLoadAverage(t *testing.T) {
+	got := LoadAverage()
+	if _, err := os.Stat("/proc/loadavg"); err != nil {
+		if got != "unknown" {
+			t.Errorf("LoadAverage() = %q without /proc/loadavg, want unknown", got)
+		}
+		return
+	}
+	if f := strings.Fields(got); len(f) != 3 {
+		t.Errorf("LoadAverage() = %q, want three numbers", got)
 	}
 }
