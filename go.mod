@@ -6,17 +6,27 @@ require (
 	github.com/viterin/vek v0.4.3
 	gonum.org/v1/gonum v0.17.0
 	govision.dev/accel v0.0.0-00010101000000-000000000000
+	govision.dev/classify v0.0.0-00010101000000-000000000000
+	govision.dev/detect v0.0.0-00010101000000-000000000000
 	govision.dev/vision v0.0.0-00010101000000-000000000000
 )
 
 require (
 	github.com/chewxy/math32 v1.10.1 // indirect
+	github.com/disintegration/imaging v1.6.2 // indirect
+	github.com/nlpodyssey/gopickle v0.2.0 // indirect
 	github.com/viterin/partial v1.1.0 // indirect
 	golang.org/x/exp v0.0.0-20230817173708-d852ddb80c63 // indirect
+	golang.org/x/image v0.48.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
 )
 
 replace (
 	govision.dev/accel => ./accel
 	govision.dev/vision => ./vision
 )
+
+replace govision.dev/classify => ./classify
+
+replace govision.dev/detect => ./detect
