@@ -55,10 +55,17 @@ func (p *pipe) run(m nn.Module, x *tensor.Tensor) *tensor.Tensor {
 	return y
 }
 
-// blocks runs a stage's blocks in order.
+// blocks runs a stage's blocks in order. Each block's input goes back to
+// the tensor pool once the next block has it (but not x itself, the
+// caller's), so a forward pass reuses its buffers from call to call.
 func (p *pipe) blocks(x *tensor.Tensor, bs []block) *tensor.Tensor {
+	in := x
 	for _, b := range bs {
-		x = p.run(b, x)
+		y := p.run(b, x)
+		if x != in && !y.Shares(x) {
+			x.Release()
+		}
+		x = y
 	}
 	return x
 }

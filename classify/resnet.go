@@ -216,9 +216,15 @@ type BasicBlock struct {
 // Forward computes relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)).
 func (b *BasicBlock) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	var p pipe
-	y := p.conv(x, b.Conv1, b.BN1, relu)
-	y = p.conv(y, b.Conv2, b.BN2, nil)
-	return p.result(p.addReLU(y, b.shortcut(&p, x, y)))
+	h := p.conv(x, b.Conv1, b.BN1, relu)
+	y := p.conv(h, b.Conv2, b.BN2, nil)
+	h.Release()
+	sc := b.shortcut(&p, x, y)
+	y = p.addReLU(y, sc)
+	if sc != x {
+		sc.Release()
+	}
+	return p.result(y)
 }
 
 func (b *BasicBlock) shortcut(p *pipe, x, y *tensor.Tensor) *tensor.Tensor {
@@ -256,14 +262,20 @@ type Bottleneck struct {
 // Forward computes relu(bn3(conv3(…conv1(x))) + shortcut(x)).
 func (b *Bottleneck) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	var p pipe
-	y := p.conv(x, b.Conv1, b.BN1, relu)
-	y = p.conv(y, b.Conv2, b.BN2, relu)
-	y = p.conv(y, b.Conv3, b.BN3, nil)
+	h1 := p.conv(x, b.Conv1, b.BN1, relu)
+	h2 := p.conv(h1, b.Conv2, b.BN2, relu)
+	h1.Release()
+	y := p.conv(h2, b.Conv3, b.BN3, nil)
+	h2.Release()
 	sc := x
 	if b.Downsample != nil {
 		sc = p.run(b.Downsample, x)
 	}
-	return p.result(p.addReLU(y, sc))
+	y = p.addReLU(y, sc)
+	if sc != x {
+		sc.Release()
+	}
+	return p.result(y)
 }
 
 func (b *Bottleneck) cost(h, w int) (int64, int, int) {
