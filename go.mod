@@ -7,8 +7,20 @@ require (
 	gonum.org/v1/gonum v0.17.0
 	govision.dev/accel v0.0.0-00010101000000-000000000000
 	govision.dev/classify v0.0.0-00010101000000-000000000000
+	govision.dev/cmd v0.0.0-00010101000000-000000000000
 	govision.dev/detect v0.0.0-00010101000000-000000000000
 	govision.dev/vision v0.0.0-00010101000000-000000000000
+)
+
+require (
+	codeberg.org/go-fonts/liberation v0.5.0 // indirect
+	codeberg.org/go-latex/latex v0.2.0 // indirect
+	codeberg.org/go-pdf/fpdf v0.11.1 // indirect
+	git.sr.ht/~sbinet/gg v0.7.0 // indirect
+	github.com/ajstarks/svgo v0.0.0-20211024235047-1546f124cd8b // indirect
+	github.com/golang/freetype v0.0.0-20170609003504-e2365dfdc4a0 // indirect
+	gonum.org/v1/plot v0.17.0 // indirect
+	govision.dev/datasets v0.0.0-00010101000000-000000000000 // indirect
 )
 
 require (
@@ -24,9 +36,9 @@ require (
 
 replace (
 	govision.dev/accel => ./accel
+	govision.dev/classify => ./classify
+	govision.dev/cmd => ./cmd
+	govision.dev/datasets => ./datasets
+	govision.dev/detect => ./detect
 	govision.dev/vision => ./vision
 )
-
-replace govision.dev/classify => ./classify
-
-replace govision.dev/detect => ./detect

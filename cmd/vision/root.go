@@ -74,6 +74,7 @@ Everything runs on the CPU, in Go, with no cgo.`,
 		newDatasetCmd(g),
 		newDetectCmd(g),
 		newWeightsCmd(g),
+		newTrainCmd(g), newEvalCmd(g),
 	)
 	return root
 }
