@@ -58,12 +58,14 @@
 // layer is checked against PyTorch on fixtures written by
 // tools/golden/nn_layers.py.
 //
-// # Training (to come)
+// # Training
 //
-// Backward passes come without rewriting these types: a parameter is a
-// plain *tensor.Tensor field, so an autograd tape can record an operation as
-// (inputs, output, backward function) and keep gradients in a map keyed by
-// the parameter's tensor, found by the same walker; each layer gains a
-// backward function beside its Forward, and a train/eval switch for
-// BatchNorm2d and Dropout. A frozen model records nothing.
+// Each layer has its backward pass beside its forward pass, as methods in
+// the *_backward.go files (Conv2d.Backward, BatchNorm2d.ForwardTrain and
+// Backward, MaxPool2d.Backward, …): given what the forward pass saw and the
+// output's gradient, they return new gradient tensors. The graph lives a
+// level up, in govision.dev/vision/autograd, which records an operation
+// only when an operand requires a gradient and finds a module's parameters
+// with Walk, keyed by tensor: nn knows nothing of graphs, and a frozen
+// model's Forward pays nothing for training.
 package nn
