@@ -95,8 +95,10 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 	}
 }
 
-// gemmSmall is the size m·n·k at or below which Sgemm skips packing: the
-// copies cost more than they save (chosen from BenchmarkSgemmSmall).
+// gemmSmall is the size m·n·k at or below which Sgemm skips packing, whose
+// set-up costs more than the product at these sizes. It is an estimate, not
+// a measured crossover: BenchmarkSgemmSmall straddles it (N=16 takes the
+// unpacked loop, N=20 the packed path) for whoever tunes it.
 const gemmSmall = 16 * 16 * 16
 
 // sgemmSmall is the unpacked path for tiny products: for each output row,
