@@ -180,7 +180,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer pt.close()
+	defer pt.Close()
 	f, err := loadFixture(dir)
 	if err != nil {
 		return err

@@ -66,7 +66,7 @@ func TestMatchesPyTorch(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() {
-		if err := pt.close(); err != nil {
+		if err := pt.Close(); err != nil {
 			t.Error(err)
 		}
 	}()

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -70,10 +67,7 @@ type pytorch struct {
 	core    string // OPENBLAS_CORETYPE the harness set, "" if none
 	coreWhy string // why, for the report
 
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	stdout *bufio.Reader
-	stderr *measure.LockedBuffer
+	*measure.Peer
 }
 
 // startPyTorch starts pytorch_peer.py with cfg's interpreter, has it write
@@ -113,7 +107,7 @@ func startPyTorch(cfg config, dir string, log io.Writer) (*pytorch, error) {
 	}
 	if b := p.info.BLAS; cfg.openblasCore == "auto" && b.OpenBLAS && slices.Contains(accel.Features(), "avx512f") && !measure.OpenBLASAVX512(b.Core) {
 		detected := b.Core
-		if err := p.close(); err != nil {
+		if err := p.Close(); err != nil {
 			return nil, err
 		}
 		core = "SkylakeX"
@@ -147,57 +141,26 @@ func spawnPyTorch(cfg config, dir, core string) (*pytorch, error) {
 		"--size", strconv.Itoa(s.size), "--seed", strconv.Itoa(cfg.seed))
 	cmd.Dir = dir
 	cmd.Env = measure.PeerEnv(os.Environ(), cfg.openblasCore, core)
-	p := &pytorch{dir: dir, cmd: cmd, stderr: &measure.LockedBuffer{}}
-	cmd.Stderr = p.stderr
-	var err error
-	if p.stdin, err = cmd.StdinPipe(); err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
+	p := &pytorch{dir: dir}
+	peer, err := measure.StartPeer(cmd, "bottleneck: pytorch_peer.py", &p.info)
 	if err != nil {
-		return nil, err
-	}
-	p.stdout = bufio.NewReader(stdout)
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("bottleneck: %s: %v", cfg.python, err)
-	}
-	if err := p.read(&p.info); err != nil {
-		p.close()
 		if strings.Contains(err.Error(), "cannot import torch") {
 			return nil, &missingTorchError{cfg.python, err.Error()}
 		}
 		return nil, err
 	}
+	p.Peer = peer
 	return p, nil
 }
 
-// read decodes the peer's next line into v, which has an Error field the
-// peer sets on failure.
-func (p *pytorch) read(v interface{ failure() string }) error {
-	line, err := p.stdout.ReadBytes('\n')
-	if err != nil {
-		return fmt.Errorf("bottleneck: pytorch_peer.py stopped (%v): %s", err, measure.LastLine(p.stderr.String()))
-	}
-	if err := json.Unmarshal(line, v); err != nil {
-		return fmt.Errorf("bottleneck: pytorch_peer.py: bad answer %q: %v", bytes.TrimSpace(line), err)
-	}
-	if e := v.failure(); e != "" {
-		return fmt.Errorf("bottleneck: pytorch_peer.py: %s", e)
-	}
-	return nil
-}
-
-func (i *pytorchInfo) failure() string   { return i.Error }
-func (t *pytorchTiming) failure() string { return t.Error }
+func (i *pytorchInfo) Failure() string   { return i.Error }
+func (t *pytorchTiming) Failure() string { return t.Error }
 
 // time measures the block on t threads, timed as measure.Median does, and
 // returns torch's answer.
 func (p *pytorch) time(t, warmup, minReps int, minTime time.Duration) (pytorchTiming, error) {
 	var out pytorchTiming
-	if _, err := fmt.Fprintf(p.stdin, "time %d %d %d %g\n", t, warmup, minReps, minTime.Seconds()); err != nil {
-		return out, fmt.Errorf("bottleneck: pytorch_peer.py: %v: %s", err, measure.LastLine(p.stderr.String()))
-	}
-	if err := p.read(&out); err != nil {
+	if err := p.Do(&out, "time %d %d %d %g", t, warmup, minReps, minTime.Seconds()); err != nil {
 		return out, err
 	}
 	switch {
@@ -209,16 +172,6 @@ func (p *pytorch) time(t, warmup, minReps int, minTime time.Duration) (pytorchTi
 		return out, fmt.Errorf("bottleneck: pytorch_peer.py reported no time")
 	}
 	return out, nil
-}
-
-// close asks the peer to quit and waits for it.
-func (p *pytorch) close() error {
-	fmt.Fprintln(p.stdin, "quit")
-	p.stdin.Close()
-	if err := p.cmd.Wait(); err != nil {
-		return fmt.Errorf("bottleneck: pytorch_peer.py: %v: %s", err, measure.LastLine(p.stderr.String()))
-	}
-	return nil
 }
 
 // describe is the report's PyTorch line.

@@ -237,7 +237,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer pt.close()
+	defer pt.Close()
 	h := header{
 		date: start, cpu: fmt.Sprintf("%s (%d logical CPUs)", measure.CPUModel(), runtime.NumCPU()),
 		goInfo:  fmt.Sprintf("%s %s/%s", runtime.Version(), runtime.GOOS, runtime.GOARCH),

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -70,9 +67,9 @@ type pytorchTiming struct {
 	Convs       map[string]int `json:"convs"` // ATen kernel → convolutions of one call
 }
 
-func (i *pytorchInfo) failure() string    { return i.Error }
-func (f *pytorchFixture) failure() string { return f.Error }
-func (t *pytorchTiming) failure() string  { return t.Error }
+func (i *pytorchInfo) Failure() string    { return i.Error }
+func (f *pytorchFixture) Failure() string { return f.Error }
+func (t *pytorchTiming) Failure() string  { return t.Error }
 
 // pytorch is pytorch_peer.py running in a subprocess that waits for
 // commands, so that neither Python's start-up nor torch's import is timed
@@ -82,10 +79,7 @@ type pytorch struct {
 	core    string // OPENBLAS_CORETYPE the harness set, "" if none
 	coreWhy string // why, for the report
 
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	stdout *bufio.Reader
-	stderr *measure.LockedBuffer
+	*measure.Peer
 }
 
 // startPyTorch starts pytorch_peer.py with cfg's interpreter, writing its
@@ -125,7 +119,7 @@ func startPyTorch(cfg config, dir string, log io.Writer) (*pytorch, error) {
 	}
 	if b := p.info.BLAS; cfg.openblasCore == "auto" && b.OpenBLAS && slices.Contains(accel.Features(), "avx512f") && !measure.OpenBLASAVX512(b.Core) {
 		detected := b.Core
-		if err := p.close(); err != nil {
+		if err := p.Close(); err != nil {
 			return nil, err
 		}
 		core = "SkylakeX"
@@ -163,59 +157,23 @@ func spawnPyTorch(cfg config, dir, core string) (*pytorch, error) {
 		return nil, &missingTorchError{cfg.python, err.Error()}
 	}
 	cmd := pythonCommand(cfg, dir, core, "--dir", dir, "--seed", strconv.Itoa(cfg.seed))
-	p := &pytorch{cmd: cmd, stderr: &measure.LockedBuffer{}}
-	cmd.Stderr = p.stderr
-	var err error
-	if p.stdin, err = cmd.StdinPipe(); err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
+	p := &pytorch{}
+	peer, err := measure.StartPeer(cmd, "classify: pytorch_peer.py", &p.info)
 	if err != nil {
-		return nil, err
-	}
-	p.stdout = bufio.NewReader(stdout)
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("classify: %s: %v", cfg.python, err)
-	}
-	if err := p.read(&p.info); err != nil {
-		p.close()
 		if strings.Contains(err.Error(), "cannot import torch") {
 			return nil, &missingTorchError{cfg.python, err.Error()}
 		}
 		return nil, err
 	}
+	p.Peer = peer
 	return p, nil
-}
-
-// do sends one command line and decodes the answer into v.
-func (p *pytorch) do(v interface{ failure() string }, format string, args ...any) error {
-	if _, err := fmt.Fprintf(p.stdin, format+"\n", args...); err != nil {
-		return fmt.Errorf("classify: pytorch_peer.py: %v: %s", err, measure.LastLine(p.stderr.String()))
-	}
-	return p.read(v)
-}
-
-// read decodes the peer's next line into v, which has an Error field the
-// peer sets on failure.
-func (p *pytorch) read(v interface{ failure() string }) error {
-	line, err := p.stdout.ReadBytes('\n')
-	if err != nil {
-		return fmt.Errorf("classify: pytorch_peer.py stopped (%v): %s", err, measure.LastLine(p.stderr.String()))
-	}
-	if err := json.Unmarshal(line, v); err != nil {
-		return fmt.Errorf("classify: pytorch_peer.py: bad answer %q: %v", bytes.TrimSpace(line), err)
-	}
-	if e := v.failure(); e != "" {
-		return fmt.Errorf("classify: pytorch_peer.py: %s", e)
-	}
-	return nil
 }
 
 // fixture has the peer build torchvision's model name for size×size
 // inputs and save its state dict, an input and its logits.
 func (p *pytorch) fixture(name string, size int) (pytorchFixture, error) {
 	var out pytorchFixture
-	if err := p.do(&out, "fixture %s %d", name, size); err != nil {
+	if err := p.Do(&out, "fixture %s %d", name, size); err != nil {
 		return out, err
 	}
 	if out.Model != name || out.Weights == "" || out.IO == "" {
@@ -228,7 +186,7 @@ func (p *pytorch) fixture(name string, size int) (pytorchFixture, error) {
 // measure.Median does.
 func (p *pytorch) time(name string, t, warmup, minReps int, minTime time.Duration) (pytorchTiming, error) {
 	var out pytorchTiming
-	if err := p.do(&out, "time %s %d %d %d %g", name, t, warmup, minReps, minTime.Seconds()); err != nil {
+	if err := p.Do(&out, "time %s %d %d %d %g", name, t, warmup, minReps, minTime.Seconds()); err != nil {
 		return out, err
 	}
 	switch {
@@ -240,16 +198,6 @@ func (p *pytorch) time(name string, t, warmup, minReps int, minTime time.Duratio
 		return out, fmt.Errorf("classify: pytorch_peer.py reported no time")
 	}
 	return out, nil
-}
-
-// close asks the peer to quit and waits for it.
-func (p *pytorch) close() error {
-	fmt.Fprintln(p.stdin, "quit")
-	p.stdin.Close()
-	if err := p.cmd.Wait(); err != nil {
-		return fmt.Errorf("classify: pytorch_peer.py: %v: %s", err, measure.LastLine(p.stderr.String()))
-	}
-	return nil
 }
 
 // describe is the report's PyTorch line.

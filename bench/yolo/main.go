@@ -265,7 +265,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer cv.close()
+	defer cv.Close()
 
 	var models []*model
 	r := report{weights: map[string]int64{}}

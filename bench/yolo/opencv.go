@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -59,19 +56,16 @@ type opencvTiming struct {
 	Reps    int     `json:"reps"`
 }
 
-func (i *opencvInfo) failure() string   { return i.Error }
-func (l *opencvLoad) failure() string   { return l.Error }
-func (t *opencvTiming) failure() string { return t.Error }
+func (i *opencvInfo) Failure() string   { return i.Error }
+func (l *opencvLoad) Failure() string   { return l.Error }
+func (t *opencvTiming) Failure() string { return t.Error }
 
 // opencv is opencv_peer.py running in a subprocess that waits for
 // commands, so that neither Python's start-up nor the loading of a network
 // is timed, and govision and OpenCV are measured in the same period.
 type opencv struct {
-	info   opencvInfo
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	stdout *bufio.Reader
-	stderr *measure.LockedBuffer
+	info opencvInfo
+	*measure.Peer
 }
 
 // missingCV2Error says the interpreter lacks cv2.
@@ -111,51 +105,16 @@ func spawnOpenCV(cfg config, dir string) (*opencv, error) {
 	cmd := exec.Command(cfg.python, "-E", "-s", "-c", peerScript, "--dir", dir)
 	cmd.Dir = dir
 	cmd.Env = measure.PeerEnv(os.Environ(), "detect", "")
-	p := &opencv{cmd: cmd, stderr: &measure.LockedBuffer{}}
-	cmd.Stderr = p.stderr
-	var err error
-	if p.stdin, err = cmd.StdinPipe(); err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
+	p := &opencv{}
+	peer, err := measure.StartPeer(cmd, "yolo: opencv_peer.py", &p.info)
 	if err != nil {
-		return nil, err
-	}
-	p.stdout = bufio.NewReader(stdout)
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("yolo: %s: %v", cfg.python, err)
-	}
-	if err := p.read(&p.info); err != nil {
-		p.close()
 		if strings.Contains(err.Error(), "cannot import cv2") {
 			return nil, &missingCV2Error{cfg.python, err.Error()}
 		}
 		return nil, err
 	}
+	p.Peer = peer
 	return p, nil
-}
-
-// read decodes the peer's next line into v, which has an Error field the
-// peer sets on failure.
-func (p *opencv) read(v interface{ failure() string }) error {
-	line, err := p.stdout.ReadBytes('\n')
-	if err != nil {
-		return fmt.Errorf("yolo: opencv_peer.py stopped (%v): %s", err, measure.LastLine(p.stderr.String()))
-	}
-	if err := json.Unmarshal(line, v); err != nil {
-		return fmt.Errorf("yolo: opencv_peer.py: bad answer %q: %v", bytes.TrimSpace(line), err)
-	}
-	if e := v.failure(); e != "" {
-		return fmt.Errorf("yolo: opencv_peer.py: %s", e)
-	}
-	return nil
-}
-
-func (p *opencv) send(format string, args ...any) error {
-	if _, err := fmt.Fprintf(p.stdin, format+"\n", args...); err != nil {
-		return fmt.Errorf("yolo: opencv_peer.py: %v: %s", err, measure.LastLine(p.stderr.String()))
-	}
-	return nil
 }
 
 // load has the peer read the model's cfg and weights and write the
@@ -172,10 +131,10 @@ func (p *opencv) load(name, cfg, weights, input string, size int, feeding []int)
 			return out, fmt.Errorf("yolo: opencv_peer.py cannot take %q: empty or white space", a)
 		}
 	}
-	if err := p.send("load %s %s %s %s %d %d %s", name, cfg, weights, input, size, size, strings.Join(ls, ",")); err != nil {
+	if err := p.Send("load %s %s %s %s %d %d %s", name, cfg, weights, input, size, size, strings.Join(ls, ",")); err != nil {
 		return out, err
 	}
-	if err := p.read(&out); err != nil {
+	if err := p.Read(&out); err != nil {
 		return out, err
 	}
 	if out.Model != name || len(out.Outputs) != len(feeding) {
@@ -187,10 +146,10 @@ func (p *opencv) load(name, cfg, weights, input string, size int, feeding []int)
 // time measures the loaded model on t threads, as measure.Median does.
 func (p *opencv) time(name string, t, warmup, minReps int, minTime time.Duration) (sample, error) {
 	var out opencvTiming
-	if err := p.send("time %s %d %d %d %g", name, t, warmup, minReps, minTime.Seconds()); err != nil {
+	if err := p.Send("time %s %d %d %d %g", name, t, warmup, minReps, minTime.Seconds()); err != nil {
 		return sample{}, err
 	}
-	if err := p.read(&out); err != nil {
+	if err := p.Read(&out); err != nil {
 		return sample{}, err
 	}
 	switch {
@@ -201,16 +160,6 @@ func (p *opencv) time(name string, t, warmup, minReps int, minTime time.Duration
 	}
 	sec := func(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 	return sample{median: sec(out.MedianS), best: sec(out.BestS), reps: out.Reps}, nil
-}
-
-// close asks the peer to quit and waits for it.
-func (p *opencv) close() error {
-	fmt.Fprintln(p.stdin, "quit")
-	p.stdin.Close()
-	if err := p.cmd.Wait(); err != nil {
-		return fmt.Errorf("yolo: opencv_peer.py: %v: %s", err, measure.LastLine(p.stderr.String()))
-	}
-	return nil
 }
 
 // describe is the report's OpenCV line.
