@@ -104,45 +104,38 @@ func Verify(ctx context.Context, r Reader, opt InspectOptions) ([]Problem, int, 
 		probs = append(probs, found{seq, Problem{Where: where, What: fmt.Sprintf(format, args...)}})
 		mu.Unlock()
 	}
-	ids := map[string]string{}
-	names := map[string]string{}
-	annIDs := map[int64]string{}
+	// Identities are noted as records arrive (in any order, from the
+	// workers) and checked for duplicates afterwards in record order, so
+	// the first of two duplicates is always the one reported as "also".
+	type objID struct {
+		id    int64
+		where string
+	}
+	type identity struct {
+		seq          int
+		src, id, key string
+		name         string
+		hasPath      bool
+		objs         []objID
+	}
+	var seen []identity
 	n := 0
 	err := each(ctx, r, opt, func(seq int, err error) {
 		var re *RecordError
 		errors.As(err, &re)
 		add(seq, re.Where, "%v", re.Err)
 	}, func(seq int, rec *Record) {
-		var dups []Problem
 		src := rec.Source
+		who := identity{seq: seq, src: src, id: rec.ID, key: rec.Split + "/" + rec.Name, name: rec.Name, hasPath: rec.Image.Path != ""}
+		for _, o := range rec.Objects {
+			if o.ID != 0 {
+				who.objs = append(who.objs, objID{o.ID, firstNonEmpty(o.Where, src)})
+			}
+		}
 		mu.Lock()
 		n++
-		if prev, dup := ids[rec.ID]; dup {
-			dups = append(dups, Problem{src, fmt.Sprintf("duplicate image ID %q (also %s)", rec.ID, prev)})
-		} else {
-			ids[rec.ID] = src
-		}
-		key := rec.Split + "/" + rec.Name
-		if prev, dup := names[key]; dup && rec.Image.Path != "" {
-			dups = append(dups, Problem{src, fmt.Sprintf("duplicate image file %q (also %s)", rec.Name, prev)})
-		} else {
-			names[key] = src
-		}
-		for _, o := range rec.Objects {
-			if o.ID == 0 {
-				continue
-			}
-			ow := firstNonEmpty(o.Where, src)
-			if prev, dup := annIDs[o.ID]; dup {
-				dups = append(dups, Problem{ow, fmt.Sprintf("duplicate annotation id %d (also %s)", o.ID, prev)})
-			} else {
-				annIDs[o.ID] = ow
-			}
-		}
+		seen = append(seen, who)
 		mu.Unlock()
-		for _, p := range dups {
-			add(seq, p.Where, "%s", p.What)
-		}
 		if rec.Class >= nclass || rec.Class < -1 {
 			add(seq, src, "class %d unknown: the data set has %d classes", rec.Class, nclass)
 		}
@@ -178,6 +171,27 @@ func Verify(ctx context.Context, r Reader, opt InspectOptions) ([]Problem, int, 
 			add(seq, src, "segmentation is %dx%d, the image %dx%d", s.W, s.H, w, h)
 		}
 	})
+	sort.Slice(seen, func(i, j int) bool { return seen[i].seq < seen[j].seq })
+	ids, names, annIDs := map[string]string{}, map[string]string{}, map[int64]string{}
+	for _, w := range seen {
+		if prev, dup := ids[w.id]; dup {
+			add(w.seq, w.src, "duplicate image ID %q (also %s)", w.id, prev)
+		} else {
+			ids[w.id] = w.src
+		}
+		if prev, dup := names[w.key]; dup && w.hasPath {
+			add(w.seq, w.src, "duplicate image file %q (also %s)", w.name, prev)
+		} else {
+			names[w.key] = w.src
+		}
+		for _, o := range w.objs {
+			if prev, dup := annIDs[o.id]; dup {
+				add(w.seq, o.where, "duplicate annotation id %d (also %s)", o.id, prev)
+			} else {
+				annIDs[o.id] = o.where
+			}
+		}
+	}
 	sort.SliceStable(probs, func(i, j int) bool { return probs[i].seq < probs[j].seq })
 	out := make([]Problem, len(probs))
 	for i, p := range probs {
