@@ -206,13 +206,19 @@ func (e *Epilogue) check(outC int) {
 //
 //	accel: Conv2D: C=6 not divisible by Groups=4
 func Conv2D(dst, src, weight []float32, p ConvParams, ep *Epilogue) {
-	q, oh, ow := p.check("Conv2D", true)
+	conv2D("Conv2D", dst, src, weight, nil, p, ep)
+}
+
+// conv2D is Conv2D, with the GEMM paths reading the weights from pw when
+// it is not nil (PackedConv.Conv2D).
+func conv2D(fn string, dst, src, weight []float32, pw *packedGroups, p ConvParams, ep *Epilogue) {
+	q, oh, ow := p.check(fn, true)
 	cg := q.C / q.Groups
-	checkConvLen("Conv2D", "src", src, q.N*q.C*q.H*q.W,
+	checkConvLen(fn, "src", src, q.N*q.C*q.H*q.W,
 		fmt.Sprintf("N=%d C=%d H=%d W=%d", q.N, q.C, q.H, q.W))
-	checkConvLen("Conv2D", "weight", weight, q.OutC*cg*q.KH*q.KW,
+	checkConvLen(fn, "weight", weight, q.OutC*cg*q.KH*q.KW,
 		fmt.Sprintf("OutC=%d C/Groups=%d KH=%d KW=%d", q.OutC, cg, q.KH, q.KW))
-	checkConvLen("Conv2D", "dst", dst, q.N*q.OutC*oh*ow,
+	checkConvLen(fn, "dst", dst, q.N*q.OutC*oh*ow,
 		fmt.Sprintf("N=%d OutC=%d OH=%d OW=%d", q.N, q.OutC, oh, ow))
 	ep.check(q.OutC)
 	if ep.isIdentity() {
@@ -229,11 +235,11 @@ func Conv2D(dst, src, weight []float32, p ConvParams, ep *Epilogue) {
 	case cg == 1 && q.Groups == q.C:
 		depthwise(dst, src, weight, q, oh, ow, ep)
 	case q.KH == 1 && q.KW == 1 && q.StrideH == 1 && q.StrideW == 1 && q.PadH == 0 && q.PadW == 0:
-		conv1x1(dst, src, weight, q, ep)
+		conv1x1(dst, src, weight, pw, q, ep)
 	case q.StrideH == 1 && q.StrideW == 1 && cg*q.KH*q.KW >= paddedMinK:
-		convPadded(dst, src, weight, q, oh, ow, ep)
+		convPadded(dst, src, weight, pw, q, oh, ow, ep)
 	default:
-		convIm2col(dst, src, weight, q, oh, ow, ep)
+		convIm2col(dst, src, weight, pw, q, oh, ow, ep)
 	}
 }
 
@@ -308,7 +314,10 @@ func (f *fusedEpilogue) release() {
 // into c (leading dimension ldc) whose row i is output channel oc0+i, with
 // the epilogue fused. then, if not nil, runs on each finished tile after
 // the epilogue.
-func (f *fusedEpilogue) gemm(m, n, k int, w []float32, packer panelPacker, c []float32, ldc, oc0 int, then tileFunc) {
+//
+// pw, when not nil, is w already packed by packPanelsA with the current
+// kernel (a PackedConv's group).
+func (f *fusedEpilogue) gemm(m, n, k int, w, pw []float32, packer panelPacker, c []float32, ldc, oc0 int, then tileFunc) {
 	var rep *rowEpilogue
 	if f.scale != nil || f.clampLo || f.clampHi || f.leaky {
 		rep = &rowEpilogue{lo: f.lo, hi: f.hi, clampLo: f.clampLo, clampHi: f.clampHi, leaky: f.leaky, slope: f.slope}
@@ -327,12 +336,12 @@ func (f *fusedEpilogue) gemm(m, n, k int, w []float32, packer panelPacker, c []f
 			}
 		}
 	}
-	sgemmPacked(gemm, false, m, n, k, 1, w, k, packer, 0, c, ldc, rep, post)
+	sgemmBlocked(gemm, false, m, n, k, 1, w, k, pw, packer, 0, c, ldc, rep, post)
 }
 
 // conv1x1 is a pointwise convolution: per image and group, the weights
 // [OCg, Cg] times the input planes [Cg, H·W] as they lie.
-func conv1x1(dst, src, weight []float32, p ConvParams, ep *Epilogue) {
+func conv1x1(dst, src, weight []float32, pw *packedGroups, p ConvParams, ep *Epilogue) {
 	cg, ocg, hw := p.C/p.Groups, p.OutC/p.Groups, p.H*p.W
 	f := newFusedEpilogue(ep, p.OutC)
 	defer f.release()
@@ -340,7 +349,7 @@ func conv1x1(dst, src, weight []float32, p ConvParams, ep *Epilogue) {
 		for g := 0; g < p.Groups; g++ {
 			x := src[(n*p.C+g*cg)*hw:]
 			y := dst[(n*p.OutC+g*ocg)*hw:]
-			f.gemm(ocg, hw, cg, weight[g*ocg*cg:], matrixPacker(false, x, hw), y, hw, g*ocg, nil)
+			f.gemm(ocg, hw, cg, weight[g*ocg*cg:], pw.group(g), matrixPacker(false, x, hw), y, hw, g*ocg, nil)
 		}
 	}
 }
@@ -349,7 +358,7 @@ func conv1x1(dst, src, weight []float32, p ConvParams, ep *Epilogue) {
 // lowered image [K, OH·OW] (K = Cg·KH·KW) as one GEMM whose B panels are
 // packed straight from the image (im2colPacker), writing into dst's planes:
 // the lowered matrix is never materialised.
-func convIm2col(dst, src, weight []float32, p ConvParams, oh, ow int, ep *Epilogue) {
+func convIm2col(dst, src, weight []float32, pw *packedGroups, p ConvParams, oh, ow int, ep *Epilogue) {
 	cg, ocg := p.C/p.Groups, p.OutC/p.Groups
 	k := cg * p.KH * p.KW
 	ohw := oh * ow
@@ -359,7 +368,7 @@ func convIm2col(dst, src, weight []float32, p ConvParams, oh, ow int, ep *Epilog
 		for g := 0; g < p.Groups; g++ {
 			img := src[(n*p.C+g*cg)*p.H*p.W:]
 			y := dst[(n*p.OutC+g*ocg)*ohw:]
-			f.gemm(ocg, ohw, k, weight[g*ocg*k:], im2colPacker(img, p, oh, ow), y, ohw, g*ocg, nil)
+			f.gemm(ocg, ohw, k, weight[g*ocg*k:], pw.group(g), im2colPacker(img, p, oh, ow), y, ohw, g*ocg, nil)
 		}
 	}
 }

@@ -24,7 +24,7 @@ const paddedMinK = 512
 // Copying the image in and the tiles out costs about as much as the packing
 // it saves when the GEMM is shallow, so Conv2D takes this path only from
 // paddedMinK rows of B up.
-func convPadded(dst, src, weight []float32, p ConvParams, oh, ow int, ep *Epilogue) {
+func convPadded(dst, src, weight []float32, pw *packedGroups, p ConvParams, oh, ow int, ep *Epilogue) {
 	cg, ocg := p.C/p.Groups, p.OutC/p.Groups
 	k := cg * p.KH * p.KW
 	hp, wp := p.H+2*p.PadH, p.W+2*p.PadW
@@ -40,7 +40,7 @@ func convPadded(dst, src, weight []float32, p ConvParams, oh, ow int, ep *Epilog
 			img := src[(n*p.C+g*cg)*p.H*p.W:]
 			padImage(pad, img, cg, p.H, p.W, p.PadH, p.PadW)
 			y := dst[(n*p.OutC+g*ocg)*oh*ow:]
-			f.gemm(ocg, nc, k, weight[g*ocg*k:], paddedPacker(pad, p, hp, wp), out, nc, g*ocg,
+			f.gemm(ocg, nc, k, weight[g*ocg*k:], pw.group(g), paddedPacker(pad, p, hp, wp), out, nc, g*ocg,
 				func(i, h, j, w int) { cropTile(y, out, nc, oh, ow, wp, i, h, j, w) })
 		}
 	}

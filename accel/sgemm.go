@@ -315,15 +315,26 @@ func matrixPacker(trans bool, b []float32, ldb int) panelPacker {
 // order, so every element sees the same sequence of additions whatever the
 // thread count.
 func sgemmPacked(kern gemmKernel, transA bool, m, n, k int, alpha float32, a []float32, lda int, packB panelPacker, beta float32, c []float32, ldc int, rep *rowEpilogue, post tileFunc) {
+	sgemmBlocked(kern, transA, m, n, k, alpha, a, lda, nil, packB, beta, c, ldc, rep, post)
+}
+
+// sgemmBlocked is sgemmPacked, with A's panels read from aPacked when it is
+// not nil: A packed once, in advance, by packPanelsA with the same kernel,
+// so that a convolution's weights are not repacked on every call.
+func sgemmBlocked(kern gemmKernel, transA bool, m, n, k int, alpha float32, a []float32, lda int, aPacked []float32, packB panelPacker, beta float32, c []float32, ldc int, rep *rowEpilogue, post tileFunc) {
 	mr, nr := kern.mr, kern.nr
 	mPanels := (m + mr - 1) / mr
 	kc0 := min(k, gemmKC)
 	nc0 := min(roundUp(n, nr), gemmNC)
-	bufA := getBuf(mPanels * mr * kc0)
+	var ap []float32
+	if aPacked == nil {
+		bufA := getBuf(mPanels * mr * kc0)
+		defer putBuf(bufA)
+		ap = *bufA
+	}
 	bufB := getBuf(nc0 * kc0)
-	defer putBuf(bufA)
 	defer putBuf(bufB)
-	ap, bp := *bufA, *bufB
+	bp := *bufB
 
 	for jc := 0; jc < n; jc += gemmNC {
 		nc := min(n-jc, gemmNC)
@@ -350,9 +361,13 @@ func sgemmPacked(kern gemmKernel, transA bool, m, n, k int, alpha float32, a []f
 					packPanels(t*packBGroup, min(nPanels, (t+1)*packBGroup))
 				})
 			}
-			parallelFor(mPanels, func(t int) {
-				packA(transA, a, lda, t*mr, min(mr, m-t*mr), pc, kc, mr, ap[t*mr*kc:(t+1)*mr*kc])
-			})
+			if aPacked != nil {
+				ap = aPacked[mPanels*mr*pc : mPanels*mr*(pc+kc)]
+			} else {
+				parallelFor(mPanels, func(t int) {
+					packA(transA, a, lda, t*mr, min(mr, m-t*mr), pc, kc, mr, ap[t*mr*kc:(t+1)*mr*kc])
+				})
+			}
 			parallelFor(g.mBlocks*g.chunks, func(t int) {
 				ib, cb := t/g.chunks, t%g.chunks
 				i0, i1 := ib*g.mc, min(m, (ib+1)*g.mc)
@@ -407,6 +422,28 @@ func sgemmPacked(kern gemmKernel, transA bool, m, n, k int, alpha float32, a []f
 		}
 	}
 }
+
+// packPanelsA packs the row-major m×k matrix a (leading dimension lda)
+// whole, for sgemmBlocked's aPacked: for each KC-deep block pc, the
+// ⌈m/MR⌉ panels packA writes, one after another,
+//
+//	dst[⌈m/MR⌉·MR·pc + t·MR·kc + p·MR + r] = a[(t·MR+r)·lda + pc+p]
+//
+// (zero for rows past m), which is where sgemmBlocked looks for them.
+func packPanelsA(kern gemmKernel, m, k int, a []float32, lda int, dst []float32) {
+	mr := kern.mr
+	mPanels := (m + mr - 1) / mr
+	for pc := 0; pc < k; pc += gemmKC {
+		kc := min(k-pc, gemmKC)
+		block := dst[mPanels*mr*pc:]
+		for t := range mPanels {
+			packA(false, a, lda, t*mr, min(mr, m-t*mr), pc, kc, mr, block[t*mr*kc:(t+1)*mr*kc])
+		}
+	}
+}
+
+// packedALen is the length of packPanelsA's output.
+func packedALen(kern gemmKernel, m, k int) int { return roundUp(m, kern.mr) * k }
 
 // gemmGrid splits one packed block of C into tasks: mBlocks row blocks of
 // mc rows (a multiple of MR, at most gemmMC, as even as possible) times

@@ -92,8 +92,9 @@ type convWeights struct {
 	bn      *batchNorm     // nil without batch_normalize
 	weights *tensor.Tensor // [F, C/groups, size, size]
 
-	ep   accel.Epilogue // derived by loaded
-	post Activation     // run after the convolution when it cannot fuse
+	ep     accel.Epilogue    // derived by loaded
+	post   Activation        // run after the convolution when it cannot fuse
+	packed *accel.PackedConv // weights packed for the GEMM, by loaded
 }
 
 func (c *convNode) alloc() {
@@ -139,15 +140,20 @@ func (c *convNode) loaded() {
 	if !ok {
 		c.post = c.cfg.Activation
 	}
+	c.packed = accel.PackConv(c.weights.Data(), c.convParams(1))
+}
+
+// convParams is the convolution's shape for a batch of nb.
+func (c *convNode) convParams(nb int) accel.ConvParams {
+	return accel.ConvParams{N: nb, C: c.inS.c, H: c.inS.h, W: c.inS.w, OutC: c.o.c,
+		KH: c.cfg.Size, KW: c.cfg.Size, StrideH: c.cfg.Stride, StrideW: c.cfg.Stride,
+		PadH: c.cfg.Padding, PadW: c.cfg.Padding, Groups: c.cfg.Groups}
 }
 
 func (c *convNode) forward(xs []*tensor.Tensor, nb int) (*tensor.Tensor, error) {
 	y := tensor.Get(nb, c.o.c, c.o.h, c.o.w)
-	p := accel.ConvParams{N: nb, C: c.inS.c, H: c.inS.h, W: c.inS.w, OutC: c.o.c,
-		KH: c.cfg.Size, KW: c.cfg.Size, StrideH: c.cfg.Stride, StrideW: c.cfg.Stride,
-		PadH: c.cfg.Padding, PadW: c.cfg.Padding, Groups: c.cfg.Groups}
 	ep := c.ep
-	accel.Conv2D(y.Data(), xs[0].Data(), c.weights.Data(), p, &ep)
+	c.packed.Conv2D(y.Data(), xs[0].Data(), c.convParams(nb), &ep)
 	activate(y.Data(), c.post)
 	return y, nil
 }

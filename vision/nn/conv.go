@@ -22,6 +22,38 @@ type Conv2d struct {
 	PadH, PadW           int
 	DilationH, DilationW int
 	Groups               int
+
+	// packed is Weight packed for the GEMM micro-kernel, made by loaded
+	// (Refresh) so that Forward does not repack the weights on every call;
+	// nil until then, and ignored once Weight holds other data.
+	packed *accel.PackedConv
+}
+
+// loaded packs the weights once for Forward (see accel.PackedConv); like
+// the folded batch norms, the packed copy is a snapshot that Refresh
+// renews after the weights change in place.
+func (c *Conv2d) loaded() {
+	c.packed = nil
+	g := c.Groups
+	if c.Weight == nil || c.InC < 1 || c.OutC < 1 || c.KH < 1 || c.KW < 1 || g < 1 ||
+		c.InC%g != 0 || c.OutC%g != 0 || c.StrideH < 0 || c.StrideW < 0 ||
+		c.PadH < 0 || c.PadW < 0 || c.DilationH < 0 || c.DilationW < 0 ||
+		c.Weight.Len() != c.OutC*c.InC/g*c.KH*c.KW {
+		return // not a convolution Forward can run; it says why
+	}
+	c.packed = accel.PackConv(c.Weight.Data(), c.params(1, c.KH, c.KW))
+}
+
+// conv2D runs accel.Conv2D with the packed weights when they are Weight's.
+func (c *Conv2d) conv2D(dst, src []float32, p accel.ConvParams, ep *accel.Epilogue) {
+	w := c.Weight.Data()
+	if pk := c.packed; pk != nil && len(w) > 0 {
+		if pw := pk.Weight(); len(pw) == len(w) && &pw[0] == &w[0] {
+			pk.Conv2D(dst, src, p, ep)
+			return
+		}
+	}
+	accel.Conv2D(dst, src, w, p, ep)
 }
 
 // ConvOptions are Conv2d's keyword arguments beyond the channels and the
@@ -119,7 +151,7 @@ func (c *Conv2d) forward(x *tensor.Tensor, bn *BatchNorm2d, act accel.Activation
 		ep.Scale, ep.Shift = bn.scale, bn.shift
 	}
 	y := tensor.Get(n, c.OutC, oh, ow)
-	accel.Conv2D(y.Data(), x.Data(), c.Weight.Data(), p, &ep)
+	c.conv2D(y.Data(), x.Data(), p, &ep)
 	return y, nil
 }
 
