@@ -68,6 +68,10 @@ func PackConv(weight []float32, p ConvParams) *PackedConv {
 	return w
 }
 
+// Packed reports whether w holds a packed copy of the weights (false for
+// a depthwise convolution, which reads them as they are).
+func (w *PackedConv) Packed() bool { return w.groupsPacked != nil }
+
 // Weight returns the weights w was packed from.
 func (w *PackedConv) Weight() []float32 { return w.weight }
 

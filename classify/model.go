@@ -78,16 +78,20 @@ func (m *Model) StateDict() map[string]*tensor.Tensor { return nn.StateDict(m.Ne
 // Load reads a weight file (any format weights.Load reads: a torch.save'd
 // state dict, .pth or .pt, or safetensors) and loads it by name, strictly,
 // as LoadStateDict does. The network takes over the tensors read from the
-// file (nn.AdoptStateDict) rather than copying them, so that loading holds
-// one set of weights in memory, not two; a model fresh from New has not
-// drawn its random ones either. Load then collects the tensors it replaced
+// file (nn.AdoptStateDict) rather than copying them, and a PyTorch file's
+// float32 tensors are the file mapped into memory (weights.Map): the
+// convolutions pack their weights for inference on loading and the mapped
+// pages then leave resident memory, so that the model holds one set of
+// weights in memory, not two (the file must not be changed in place
+// while the model is in use; replacing it is fine). A model fresh from New
+// has not drawn its random ones either. Load then collects the tensors it replaced
 // and returns their memory to the operating system
 // (runtime/debug.FreeOSMemory): otherwise the garbage collector's next goal
 // would count them as live and let the heap grow by another model's size
 // before collecting (a resnet50 process classifying many images peaked
 // about 15% higher).
 func (m *Model) Load(path string) error {
-	sd, err := weights.Load(path)
+	sd, err := weights.Map(path)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 
 	"govision.dev/accel"
+	"govision.dev/vision/internal/filemap"
 	"govision.dev/vision/tensor"
 )
 
@@ -42,6 +43,12 @@ func (c *Conv2d) loaded() {
 		return // not a convolution Forward can run; it says why
 	}
 	c.packed = accel.PackConv(c.Weight.Data(), c.params(1, c.KH, c.KW))
+	if c.packed.Packed() {
+		// Forward reads the packed copy: weights mapped from a file
+		// (weights.Map) leave resident memory, so the model is not held
+		// twice.
+		filemap.Release(c.Weight.Data())
+	}
 }
 
 // conv2D runs accel.Conv2D with the packed weights when they are Weight's.

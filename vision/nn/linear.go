@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 
 	"govision.dev/accel"
+	"govision.dev/vision/internal/filemap"
 	"govision.dev/vision/tensor"
 )
 
@@ -21,15 +22,15 @@ type Linear struct {
 	packed *accel.PackedConv
 }
 
-// linearPackedMaxN is the largest batch Forward runs on the packed
-// weights, one matrix-vector product per row of x, each reading all the
-// weights; larger batches share one pass over the weights in Sgemm, which
-// repacks them.
+// linearPackedMaxN is the largest batch Forward runs as a 1x1
+// convolution over packed weights, one matrix-vector product per row of
+// x, each reading all the weights; larger batches share one pass over the
+// weights in Sgemm, which repacks them.
 const linearPackedMaxN = 4
 
 // linearPackedMinWeights is the least In·Out for which loaded packs the
-// weights: below it, repacking costs little, and Sgemm takes its unpacked
-// path for tiny products, whose sums are in another order.
+// weights and Forward takes the convolution's path at small batches:
+// below it, repacking per call costs next to nothing.
 const linearPackedMinWeights = 1 << 14
 
 // loaded packs the weights for Forward (accel.PackedConv): a classifier's
@@ -43,6 +44,9 @@ func (l *Linear) loaded() {
 		return // Forward says why
 	}
 	l.packed = accel.PackConv(l.Weight.Data(), l.convParams(1))
+	// Larger batches still read Weight, but a classifier's are rare: let
+	// the pages of mapped weights go (see Conv2d.loaded).
+	filemap.Release(l.Weight.Data())
 }
 
 // convParams is Linear as a 1x1 convolution of n images of In channels.
@@ -74,19 +78,23 @@ func (l *Linear) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	y := tensor.Get(n, l.Out)
 	dst := y.Data()
 	w := l.Weight.Data()
-	if pk := l.packed; pk != nil && n <= linearPackedMaxN && len(w) > 0 {
-		if pw := pk.Weight(); len(pw) == len(w) && &pw[0] == &w[0] {
-			// x [N, In] and y [N, Out] are the NCHW planes of 1x1 images.
-			var ep accel.Epilogue
-			if l.Bias != nil {
-				ep.Bias = l.Bias.Data()
-			}
-			pk.Conv2D(dst, x.Data(), l.convParams(n), &ep)
-			return y, nil
+	if n <= linearPackedMaxN && l.In*l.Out >= linearPackedMinWeights {
+		// x [N, In] and y [N, Out] are the NCHW planes of 1x1 images:
+		// the packed weights when Refresh has packed them, else the same
+		// convolution packing them per call (the same sums, bit for bit).
+		var ep accel.Epilogue
+		if l.Bias != nil {
+			ep.Bias = l.Bias.Data()
 		}
+		if pk := l.packed; pk != nil && len(w) > 0 {
+			if pw := pk.Weight(); len(pw) == len(w) && &pw[0] == &w[0] {
+				pk.Conv2D(dst, x.Data(), l.convParams(n), &ep)
+				return y, nil
+			}
+		}
+		accel.Conv2D(dst, x.Data(), w, l.convParams(n), &ep)
+		return y, nil
 	}
-	// The bias is added to the finished sums, as the packed path's
-	// epilogue adds it, so both give the same values bit for bit.
 	accel.Sgemm(false, true, n, l.Out, l.In, 1, x.Data(), l.In, w, l.In, 0, dst, l.Out)
 	if l.Bias != nil {
 		for i := 0; i < n; i++ {

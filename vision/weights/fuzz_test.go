@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"govision.dev/vision/tensor"
@@ -97,8 +99,23 @@ func FuzzLoadPTH(f *testing.F) {
 		if !bytes.HasPrefix(b, []byte("PK")) {
 			b = torchZip(t, b, fuzzRecords)
 		}
-		ts, err := loadTorch("fuzz.pth", bytes.NewReader(b), int64(len(b)))
+		ts, err := loadTorch("fuzz.pth", bytes.NewReader(b), int64(len(b)), nil)
 		checkLoaded(t, ts, err, len(b))
+		// Map's path, on the bytes as they lie: the same tensors or the
+		// same failure.
+		mapped := bytes.Clone(b)
+		tm, errm := loadTorch("fuzz.pth", bytes.NewReader(mapped), int64(len(mapped)), mapped)
+		checkLoaded(t, tm, errm, len(b))
+		if (err == nil) != (errm == nil) {
+			t.Fatalf("Load's error %v, Map's %v", err, errm)
+		}
+		for name, x := range ts {
+			y := tm[name]
+			if y == nil || !slices.Equal(x.Shape(), y.Shape()) ||
+				!slices.EqualFunc(x.Data(), y.Data(), func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }) {
+				t.Fatalf("tensor %q differs between Load's and Map's paths", name)
+			}
+		}
 	})
 }
 

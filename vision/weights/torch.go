@@ -19,7 +19,10 @@ import (
 var unwrapKeys = []string{"state_dict", "model_state_dict", "model"}
 
 // loadTorch reads a PyTorch zip checkpoint: r holds size bytes.
-func loadTorch(name string, r io.ReaderAt, size int64) (map[string]*tensor.Tensor, error) {
+//
+// mapped, when not nil, is the same file mapped into memory (Map): float32
+// storages are then slices of it rather than copies.
+func loadTorch(name string, r io.ReaderAt, size int64, mapped []byte) (map[string]*tensor.Tensor, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) { // paths are only looked up, never written
 		return nil, formatErr(name, "", "bad zip archive: %v", err)
@@ -28,6 +31,7 @@ func loadTorch(name string, r io.ReaderAt, size int64) (map[string]*tensor.Tenso
 	if err != nil {
 		return nil, err
 	}
+	a.mapped = mapped
 	pkl, err := a.readSmall(a.prefix+"data.pkl", maxPickle)
 	if err != nil {
 		return nil, err
@@ -109,6 +113,7 @@ type archive struct {
 	prefix  string
 	order   binary.ByteOrder
 	read    uint64 // storage record bytes read so far
+	mapped  []byte // the file mapped into memory, or nil (loadTorch)
 }
 
 func openArchive(file string, zr *zip.Reader, size int64) (*archive, error) {
@@ -368,6 +373,17 @@ func (a *archive) readStorage(st *storageRef, user string, buf []byte) ([]float3
 	a.read += f.UncompressedSize64
 	if a.read > uint64(a.size) {
 		return nil, formatErr(a.file, user, "the storage records add up to more bytes than the file has")
+	}
+	if a.mapped != nil && st.class.dt.name == dtF32.name && a.order == binary.LittleEndian {
+		if off, err := f.DataOffset(); err == nil {
+			values, ok, err := mappedStorage(a.mapped, off, f.UncompressedSize64, st.numel, f.CRC32)
+			if err != nil {
+				return nil, formatErr(a.file, user, "zip record %q: %v", n, err)
+			}
+			if ok {
+				return values, nil
+			}
+		}
 	}
 	rc, err := f.Open()
 	if err != nil {

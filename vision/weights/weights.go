@@ -60,23 +60,35 @@ func formatErr(file, tensorName, format string, args ...any) *FormatError {
 // file's content wraps ErrFormat; an error opening or reading the file is
 // the os error, prefixed "weights: ".
 func Load(path string) (map[string]*tensor.Tensor, error) {
-	f, err := os.Open(path)
+	f, size, manifest, err := open(path)
 	if err != nil {
-		return nil, fmt.Errorf("weights: %w", err)
+		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("weights: %w", err)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, formatErr(path, "", "not a regular file")
-	}
-	var head [64]byte
-	if n, _ := f.ReadAt(head[:], 0); isManifest(head[:n]) {
+	if manifest {
 		return LoadTFJS(path)
 	}
-	return load(path, f, st.Size())
+	return load(path, f, size)
+}
+
+// open opens the weight file path for Load and Map: the file, its size,
+// and whether it is a TensorFlow.js manifest.
+func open(path string) (f *os.File, size int64, manifest bool, err error) {
+	if f, err = os.Open(path); err != nil {
+		return nil, 0, false, fmt.Errorf("weights: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, false, fmt.Errorf("weights: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, 0, false, formatErr(path, "", "not a regular file")
+	}
+	var head [64]byte
+	n, _ := f.ReadAt(head[:], 0)
+	return f, st.Size(), isManifest(head[:n]), nil
 }
 
 // load reads the weight file r of the given size; name is used in errors.
@@ -88,7 +100,7 @@ func load(name string, r io.ReaderAt, size int64) (map[string]*tensor.Tensor, er
 	}
 	switch kind := sniff(head[:n]); kind {
 	case kindZip:
-		return loadTorch(name, r, size)
+		return loadTorch(name, r, size, nil)
 	case kindSafetensors:
 		return loadSafetensors(name, r, size)
 	case kindLegacy:
