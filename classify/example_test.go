@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"math/rand/v2"
 
 	"govision.dev/classify"
+	"govision.dev/vision/autograd"
+	"govision.dev/vision/imageio"
 	"govision.dev/vision/tensor"
 )
 
@@ -75,4 +78,61 @@ func ExampleModel_Predict() {
 	}
 	fmt.Println(len(top), top[0].Prob >= top[1].Prob)
 	// Output: 3 true
+}
+
+func ExampleModel_LoadEmbedded() {
+	m, err := classify.New("lenet5")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// LeNet-5 trained on MNIST by govision, built into the package.
+	if err := m.LoadEmbedded(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	img, err := imageio.DecodeFile("testdata/digits/3_idx0018.png") // MNIST's test digit 18
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	top, err := m.Predict(img, 1)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(top[0].Label)
+	// Output: 3
+}
+
+func ExampleRegisterLeNet5() {
+	m, err := classify.New("lenet5")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := m.Init(rand.New(rand.NewPCG(1, 2))); err != nil { // a run's seed
+		fmt.Println(err)
+		return
+	}
+	net := autograd.NewNet(m.Net())
+	classify.RegisterLeNet5(net)
+	batch := tensor.New(2, 1, 32, 32) // two blank digits, labelled 0 and 1
+	logits, err := net.Forward(autograd.Constant(batch))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	loss, err := autograd.CrossEntropy(logits, []int{0, 1}, autograd.ClassLoss{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := loss.Backward(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	// An optimizer (vision/optim) would now step net.Params().
+	fmt.Println(logits.Shape(), len(net.Params()), net.Params()[0].Name, net.Params()[0].Var.Grad().Shape())
+	// Output: [2 10] 42 c1.weight [6 1 5 5]
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"math/rand/v2"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -26,6 +27,7 @@ type Model struct {
 	net     nn.Module
 	weights Weights
 	classes int
+	init    func(net nn.Module, rng *rand.Rand) // the zoo's initialisation; nil outside the zoo
 
 	// draw fills net with the fresh weights New promises. It runs once,
 	// the first time the values are read (Forward, Net, StateDict), and
@@ -38,7 +40,7 @@ type Model struct {
 
 func newModel(e entry, net nn.Module) *Model {
 	return &Model{name: e.name, paper: e.paper, net: net, weights: e.weights,
-		classes: len(e.weights.Labels.Names())}
+		classes: len(e.weights.Labels.Names()), init: e.init}
 }
 
 // fresh draws the initial weights if nothing has set them yet.
@@ -48,6 +50,21 @@ func (m *Model) fresh() {
 			m.draw()
 		}
 	})
+}
+
+// Init draws fresh weights from rng, initialised as New initialises them
+// (as the paper or torchvision does) but from the caller's generator
+// instead of New's fixed seed: how a training run seeds its model. It
+// replaces every weight, and must not run concurrently with Forward or
+// Predict.
+func (m *Model) Init(rng *rand.Rand) error {
+	if m.init == nil {
+		return fmt.Errorf("classify: %s: no initialisation is known", m.name)
+	}
+	m.drawOnce.Do(func() {}) // New's draw is not needed any more
+	m.init(m.net, rng)
+	nn.Refresh(m.net)
+	return nil
 }
 
 // Name returns the model's zoo name ("resnet50").

@@ -1,17 +1,29 @@
 package classify
 
 import (
+	"embed"
+	"errors"
 	"fmt"
 	"image"
 
 	"govision.dev/vision/imageio"
+	"govision.dev/vision/nn"
 	"govision.dev/vision/tensor"
+	"govision.dev/vision/weights"
 )
+
+// weightFiles holds the weight files the package embeds, those of the
+// records marked Embedded: lenet5.safetensors, LeNet-5 trained on MNIST by
+// govision (lenet.go says how to reproduce it).
+//
+//go:embed weights/*.safetensors
+var weightFiles embed.FS
 
 // Weights describes a model's published weight set — where to get the file,
 // how to check it, what it scores and what input it expects — never a
 // "pretrained" switch: building a model and loading a file stay separate
-// calls (New, then Model.Load).
+// calls (New, then Model.Load, or Model.LoadEmbedded for a file the
+// package embeds).
 type Weights struct {
 	// File is the weight file's name, e.g. "resnet50-0676ba61.pth"; the
 	// command line looks for it in its weights folder. Empty for a model
@@ -19,6 +31,10 @@ type Weights struct {
 	File string
 	// URL is where the file is published; empty if it is not.
 	URL string
+	// Embedded says the package itself holds the file (classify/weights/,
+	// built into every program that imports classify): Model.LoadEmbedded
+	// loads it, with no download and no file on disk.
+	Embedded bool
 	// SHA256 is the known prefix (or all) of the file's SHA-256 in hex:
 	// torch.hub names a file by the first hex digits of its hash. Empty if
 	// unknown.
@@ -46,6 +62,25 @@ func (w Weights) FileName(model string) string {
 		return w.File
 	}
 	return model + ".safetensors"
+}
+
+// ErrNotEmbedded is the category of LoadEmbedded's error for a model whose
+// weights the package does not embed.
+var ErrNotEmbedded = errors.New("classify: no embedded weights")
+
+// LoadEmbedded loads the weight file the package embeds for the model
+// (Weights().Embedded: lenet5's) as Load loads a file: strictly, by name.
+// A model without embedded weights is an error wrapping ErrNotEmbedded.
+func (m *Model) LoadEmbedded() error {
+	if !m.weights.Embedded {
+		return fmt.Errorf("%w for %s: load its weight file with Load", ErrNotEmbedded, m.name)
+	}
+	name := "weights/" + m.weights.FileName(m.name)
+	sd, err := weights.LoadFS(weightFiles, name)
+	if err != nil {
+		return fmt.Errorf("classify: %s: embedded %s: %w", m.name, name, err)
+	}
+	return m.load(sd, nn.AdoptStateDict)
 }
 
 // Preprocess is a model's input transform: resize the shorter side to

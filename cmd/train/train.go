@@ -18,7 +18,6 @@ import (
 	"govision.dev/classify"
 	"govision.dev/vision/autograd"
 	"govision.dev/vision/checkpoint"
-	"govision.dev/vision/nn"
 	"govision.dev/vision/optim"
 	"govision.dev/vision/tensor"
 )
@@ -184,12 +183,12 @@ func NewModel(cfg Config) (*Trainer, error) {
 	if err != nil {
 		return nil, err
 	}
-	lenet := model.Net().(*classify.LeNet5)
-	InitLeNet5(lenet, rand.New(rand.NewPCG(cfg.Seed, 0x6c656e6574)))
-	nn.Refresh(lenet)
+	if err := model.Init(rand.New(rand.NewPCG(cfg.Seed, 0x6c656e6574))); err != nil {
+		return nil, err
+	}
 	t := &Trainer{Config: cfg, Model: model, Input: NewInput(model.Weights().Preprocess), running: map[string]float64{}}
-	t.Net = autograd.NewNet(lenet)
-	RegisterLeNet5(t.Net)
+	t.Net = autograd.NewNet(model.Net())
+	classify.RegisterLeNet5(t.Net)
 	t.pcg = rand.NewPCG(cfg.Seed, 0x64726f70)
 	t.Net.SetRNG(rand.New(t.pcg))
 	groups := optim.Split(t.Net.Params(), cfg.LR, cfg.WeightDecay)

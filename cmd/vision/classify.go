@@ -50,6 +50,8 @@ The weights are --weights FILE (a PyTorch .pth/.pt state dict or safetensors)
 or, by default, the model's published file in the weights folder:
 $VISION_HOME/weights if VISION_HOME is set, else <user cache dir>/govision/weights
 (` + "`vision models`" + ` shows each file's name and whether it is there).
+lenet5's weights are built in (LeNet-5 trained on MNIST by vision train): it
+needs no file, and takes a digit as MNIST draws it, light ink on black.
 
 An image that fails (unreadable, not an image) is reported and the others are
 still classified; vision then exits with status 1. --json prints one JSON
@@ -85,19 +87,16 @@ object per image and line: {"image", "model", "predictions": [{"class",
 	return cmd
 }
 
-// loadWeights loads file into m, or the model's file from the weights
-// folder. lenet5 runs without (a later release embeds its trained
-// weights).
+// loadWeights loads file into m; without one, the weights classify embeds
+// for the model (lenet5's), else the model's file from the weights folder.
 func loadWeights(g *globals, m *classify.Model, file string) error {
+	if file == "" && m.Weights().Embedded {
+		g.logf("using %s's built-in weights (%s)", m.Name(), m.Weights().File)
+		return m.LoadEmbedded()
+	}
 	if file == "" {
 		p, err := findWeights(m.Name(), m.Weights())
 		if err != nil {
-			if m.Name() == "lenet5" && errors.Is(err, errNoWeights) {
-				if !g.quiet {
-					fmt.Fprintf(g.stderr, "vision: warning: lenet5 has no trained weights yet; classifying with fresh, untrained ones\n")
-				}
-				return nil
-			}
 			return err
 		}
 		file = p

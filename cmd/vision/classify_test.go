@@ -149,15 +149,42 @@ func TestClassifyWeightsFolder(t *testing.T) {
 	}
 }
 
-func TestClassifyLeNetWithoutWeights(t *testing.T) {
+// TestClassifyLeNetBuiltIn classifies classify's sample MNIST digits
+// (classify/testdata/digits, written by tools/mnistdigits) with lenet5,
+// no --weights and an empty weights folder: the built-in weights must name
+// each file's digit first.
+func TestClassifyLeNetBuiltIn(t *testing.T) {
 	t.Setenv("VISION_HOME", t.TempDir())
-	dir := imageDir(t)
-	out, stderr, err := execute(t, "classify", filepath.Join(dir, "a.png"), "--model", "lenet5", "--topk", "1")
+	digits := filepath.Join("..", "..", "classify", "testdata", "digits")
+	files, err := filepath.Glob(filepath.Join(digits, "*.png"))
+	if err != nil || len(files) != 10 {
+		t.Fatalf("%d sample digits in %s (%v), want 10", len(files), digits, err)
+	}
+	for _, f := range files {
+		want, _, _ := strings.Cut(filepath.Base(f), "_")
+		t.Run(want, func(t *testing.T) {
+			out, stderr, err := execute(t, "classify", f, "--model", "lenet5", "--topk", "1", "--json")
+			if err != nil {
+				t.Fatalf("%v\n%s", err, stderr)
+			}
+			var r classifyResult
+			if err := json.Unmarshal([]byte(out), &r); err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+			if len(r.Predictions) != 1 || r.Predictions[0].Label != want {
+				t.Errorf("%s: %+v, want %s", f, r.Predictions, want)
+			}
+			if stderr != "" {
+				t.Errorf("stderr %q", stderr)
+			}
+		})
+	}
+	out, _, err := execute(t, "classify", files[3], "--model", "lenet5", "--topk", "2")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(stderr, "untrained") || strings.Count(out, "\n") != 2 {
-		t.Errorf("stdout %q, stderr %q", out, stderr)
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 3 || !strings.HasSuffix(lines[1], "3 (3)") {
+		t.Errorf("text output:\n%s", out)
 	}
 }
 
@@ -193,7 +220,7 @@ func TestModels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"MODEL", "resnet50", "25.56M", "4.09", "senet154", "lenet5", "0.06M", "missing", "none published"} {
+	for _, want := range []string{"MODEL", "resnet50", "25.56M", "4.09", "senet154", "lenet5", "0.06M", "missing", "none published", "built in"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("vision models lacks %q:\n%s", want, out)
 		}

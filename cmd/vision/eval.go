@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -34,7 +33,7 @@ func newEvalCmd(g *globals) *cobra.Command {
 		asJSON                        bool
 	)
 	cmd := &cobra.Command{
-		Use:   "eval --model lenet5 --weights CHECKPOINT --data mnist",
+		Use:   "eval --model lenet5 [--weights CHECKPOINT] --data mnist",
 		Short: "Evaluate a model on a test set (LeNet-5 on MNIST)",
 		Long: `eval runs a model on MNIST's 10,000 test digits and prints the accuracy, the
 accuracy of each class and the confusion matrix (true class down, predicted
@@ -43,13 +42,11 @@ runs/eval/<n>, the next free n).
 
 --weights is a checkpoint of vision train (a .safetensors file with its .json
 sidecar, checked to belong together and to the model) or any weight file the
-model loads (safetensors, a PyTorch state dict). --data is as for vision train.
+model loads (safetensors, a PyTorch state dict); without it, the model's
+built-in weights (lenet5's). --data is as for vision train.
 --json prints the results as one JSON object.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if weightsFile == "" {
-				return errors.New("eval: --weights is required")
-			}
 			if model != "lenet5" {
 				return fmt.Errorf("eval: model %q: only lenet5 is evaluated on MNIST so far", model)
 			}
@@ -57,7 +54,13 @@ model loads (safetensors, a PyTorch state dict). --data is as for vision train.
 			if err != nil {
 				return err
 			}
-			if _, serr := os.Stat(checkpoint.SidecarPath(weightsFile)); serr == nil {
+			source := weightsFile
+			if weightsFile == "" {
+				source = "built in: " + m.Weights().File
+				if err := m.LoadEmbedded(); err != nil {
+					return fmt.Errorf("eval: %w; pass --weights", err)
+				}
+			} else if _, serr := os.Stat(checkpoint.SidecarPath(weightsFile)); serr == nil {
 				if _, err := checkpoint.Load(weightsFile, model, m.Net()); err != nil {
 					return err
 				}
@@ -84,13 +87,13 @@ model loads (safetensors, a PyTorch state dict). --data is as for vision train.
 				return err
 			}
 			png := filepath.Join(out, "confusion.png")
-			title := fmt.Sprintf("%s on MNIST test: %.2f%% (%s)", model, ev.Accuracy, filepath.Base(weightsFile))
+			title := fmt.Sprintf("%s on MNIST test: %.2f%% (%s)", model, ev.Accuracy, filepath.Base(source))
 			if err := train.WriteConfusion(png, ev.Confusion, title); err != nil {
 				return err
 			}
 			w := cmd.OutOrStdout()
 			if asJSON {
-				return writeJSON(w, evalResult{Model: model, Weights: weightsFile, Images: ev.N, Accuracy: ev.Accuracy,
+				return writeJSON(w, evalResult{Model: model, Weights: source, Images: ev.N, Accuracy: ev.Accuracy,
 					Loss: ev.Loss, PerClass: ev.PerClass, Confusion: ev.Confusion, PNG: png})
 			}
 			printEvaluation(w, model, ev)
@@ -100,7 +103,7 @@ model loads (safetensors, a PyTorch state dict). --data is as for vision train.
 	}
 	f := cmd.Flags()
 	f.StringVar(&model, "model", "lenet5", "model (lenet5)")
-	f.StringVar(&weightsFile, "weights", "", "checkpoint or weight file")
+	f.StringVar(&weightsFile, "weights", "", "checkpoint or weight file (default: the model's built-in weights)")
 	f.StringVar(&data, "data", "mnist", `data set: "mnist" or a folder of MNIST idx files`)
 	f.StringVar(&out, "out", "", "folder for confusion.png (default runs/eval/<n>)")
 	f.IntVar(&batch, "batch", 500, "batch size")

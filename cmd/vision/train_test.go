@@ -3,11 +3,13 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"govision.dev/classify"
 	"govision.dev/cmd/train"
 	"govision.dev/vision/checkpoint"
 )
@@ -88,5 +90,30 @@ func TestTrainBadInput(t *testing.T) {
 	_, _, err = execute(t, "eval", "--model", "lenet5", "--weights", filepath.Join(dir, "none.safetensors"))
 	if err == nil {
 		t.Error("eval of a missing weight file: no error")
+	}
+}
+
+// TestEvalBuiltIn evaluates lenet5's built-in weights on MNIST's test set
+// without --weights: the accuracy must be the one their record states,
+// measured by the training run that made them.
+func TestEvalBuiltIn(t *testing.T) {
+	skipWithoutMNIST(t)
+	out, _, err := execute(t, "eval", "--model", "lenet5", "--data", "mnist", "--out", t.TempDir(), "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res evalResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	info, err := classify.Describe("lenet5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Images != 10000 || math.Abs(res.Accuracy-info.Weights.Top1) > 0.005 {
+		t.Errorf("built-in lenet5: %.2f%% of %d digits, record %.2f%%", res.Accuracy, res.Images, info.Weights.Top1)
+	}
+	if res.Weights != "built in: lenet5.safetensors" {
+		t.Errorf("weights %q", res.Weights)
 	}
 }

@@ -102,6 +102,9 @@ var weightsRecordFor = func(name string) (weightsRecord, error) {
 	}
 	info, _ := classify.Describe(name)
 	w := info.Weights
+	if w.Embedded {
+		return weightsRecord{}, fmt.Errorf("%s: its weights are built into vision; there is nothing to fetch", name)
+	}
 	if w.URL == "" {
 		return weightsRecord{}, fmt.Errorf("%s: no weights are published for it", name)
 	}

@@ -1,40 +1,50 @@
-package train
+package classify
+
+// LeNet-5's differentiable form, for training (LeCun et al. 1998, §II.B
+// and Appendix A): the paper's own layers — the squashing function, the
+// subsampling layers S2 and S4, C3's partial connections (Table I) and the
+// RBF output — as custom autograd operations, registered on an
+// autograd.Net over a LeNet5 so that an optimizer's steps change the
+// model's own tensors. lenet.go is the inference form; the two agree to a
+// few float32 units (the squashing is computed differently, see squashOp).
+//
+// Training with it:
+//
+//	m, _ := classify.New("lenet5")
+//	m.Init(rand.New(rand.NewPCG(seed, 0))) // the paper's initialisation, from a run's seed
+//	net := autograd.NewNet(m.Net())
+//	classify.RegisterLeNet5(net)
+//	logits, err := net.Forward(autograd.Constant(batch)) // then a loss, Backward, an optimizer step
 
 import (
 	"fmt"
-	"math/rand/v2"
 
 	"govision.dev/accel"
-	"govision.dev/classify"
 	"govision.dev/vision/autograd"
 	"govision.dev/vision/nn"
 	"govision.dev/vision/tensor"
 )
 
-// LeNet-5's differentiable form: the paper's layers (LeCun et al. 1998,
-// §II.B) as custom autograd operations, registered on a Net over
-// classify's LeNet5 so that training updates classify's own tensors.
-// Its home is classify/lenet.go's side (one file per paper); it lives here
-// until the classify module takes it.
-
-// RegisterLeNet5 makes n run classify's LeNet-5 and its layers.
+// RegisterLeNet5 makes n run LeNet5 and its layers (Subsampling,
+// PartialConv, RBF) differentiably: n must be a Net over a *LeNet5, or over
+// a module holding one.
 func RegisterLeNet5(n *autograd.Net) {
-	autograd.Register(n, lenetForward)
-	autograd.Register(n, subsamplingForward)
-	autograd.Register(n, partialConvForward)
-	autograd.Register(n, rbfForward)
+	autograd.Register(n, diffLeNet5)
+	autograd.Register(n, diffSubsampling)
+	autograd.Register(n, diffPartialConv)
+	autograd.Register(n, diffRBF)
 }
 
-// lenetForward is classify.LeNet5.Forward with squashing after every
-// layer up to F6 (Fig. 2).
-func lenetForward(n *autograd.Net, l *classify.LeNet5, x *autograd.Var) (*autograd.Var, error) {
+// diffLeNet5 is LeNet5.Forward: squashing after every layer up to F6
+// (Fig. 2), then the RBF output.
+func diffLeNet5(n *autograd.Net, l *LeNet5, x *autograd.Var) (*autograd.Var, error) {
 	steps := []nn.Module{l.C1, l.S2, l.C3, l.S4, l.C5, l.F6}
 	var err error
 	for i, m := range steps {
 		if x, err = n.Apply(m, x); err != nil {
-			return nil, fmt.Errorf("lenet5: layer %d: %w", i, err)
+			return nil, fmt.Errorf("classify: lenet5: layer %d: %w", i, err)
 		}
-		if x, err = squash.Apply(x); err != nil {
+		if x, err = squashOp.Apply(x); err != nil {
 			return nil, err
 		}
 	}
@@ -49,7 +59,7 @@ const (
 	squashS = 2.0 / 3.0
 )
 
-var squash = autograd.Func{
+var squashOp = autograd.Func{
 	Name: "squash",
 	Forward: func(xs []*tensor.Tensor) (*tensor.Tensor, error) {
 		y := tensor.New(xs[0].Shape()...)
@@ -72,16 +82,16 @@ var squash = autograd.Func{
 	},
 }
 
-// subsamplingForward is S2 and S4: per map, the sum of each 2x2 window
+// diffSubsampling is S2 and S4: per map, the sum of each 2x2 window
 // times the map's coefficient plus its bias.
-func subsamplingForward(n *autograd.Net, s *classify.Subsampling, x *autograd.Var) (*autograd.Var, error) {
-	return subsampling.Apply(x, n.Param(s.Weight), n.Param(s.Bias))
+func diffSubsampling(n *autograd.Net, s *Subsampling, x *autograd.Var) (*autograd.Var, error) {
+	return subsamplingOp.Apply(x, n.Param(s.Weight), n.Param(s.Bias))
 }
 
-var subsampling = autograd.Func{
+var subsamplingOp = autograd.Func{
 	Name: "subsampling",
 	Forward: func(xs []*tensor.Tensor) (*tensor.Tensor, error) {
-		s := &classify.Subsampling{Weight: xs[1], Bias: xs[2]}
+		s := &Subsampling{Weight: xs[1], Bias: xs[2]}
 		return s.Forward(xs[0])
 	},
 	Backward: func(gy *tensor.Tensor, xs []*tensor.Tensor, _ *tensor.Tensor, need []bool) ([]*tensor.Tensor, error) {
@@ -114,11 +124,11 @@ var subsampling = autograd.Func{
 			gw[ch] += sw
 			gb[ch] += sb
 		}
-		return []*tensor.Tensor{gx, f32(gw, xs[1].Shape()), f32(gb, xs[2].Shape())}, nil
+		return []*tensor.Tensor{gx, float32Tensor(gw, xs[1].Shape()), float32Tensor(gb, xs[2].Shape())}, nil
 	},
 }
 
-func f32(v []float64, shape []int) *tensor.Tensor {
+func float32Tensor(v []float64, shape []int) *tensor.Tensor {
 	t := tensor.New(shape...)
 	for i, x := range v {
 		t.Data()[i] = float32(x)
@@ -126,12 +136,12 @@ func f32(v []float64, shape []int) *tensor.Tensor {
 	return t
 }
 
-// partialConvForward is C3: map j convolves the input maps Table[j] with
+// diffPartialConv is C3: map j convolves the input maps Table[j] with
 // its own kernel. It runs as one dense convolution whose weight holds each
 // map's kernel at its inputs and zeros elsewhere (a 16×6×5×5 weight for
 // Table I), so that the batch is one GEMM per image; the dense weight's
 // gradient is gathered back into the maps' kernels.
-func partialConvForward(n *autograd.Net, pc *classify.PartialConv, x *autograd.Var) (*autograd.Var, error) {
+func diffPartialConv(n *autograd.Net, pc *PartialConv, x *autograd.Var) (*autograd.Var, error) {
 	if len(pc.Maps) == 0 || len(pc.Maps) != len(pc.Table) {
 		return nil, fmt.Errorf("%w: PartialConv: %d maps for a table of %d", nn.ErrShape, len(pc.Maps), len(pc.Table))
 	}
@@ -145,10 +155,10 @@ func partialConvForward(n *autograd.Net, pc *classify.PartialConv, x *autograd.V
 		}
 		ops = append(ops, n.Param(m.Bias))
 	}
-	return partialConv(pc).Apply(ops...)
+	return partialConvOp(pc).Apply(ops...)
 }
 
-func partialConv(pc *classify.PartialConv) autograd.Func {
+func partialConvOp(pc *PartialConv) autograd.Func {
 	maps := len(pc.Maps)
 	k := pc.Maps[0]
 	inC := 0
@@ -216,9 +226,9 @@ func partialConv(pc *classify.PartialConv) autograd.Func {
 	}
 }
 
-// rbfForward is the output layer: logits −Σ_j (x_j − w_ij)² against the
+// diffRBF is the output layer: logits −Σ_j (x_j − w_ij)² against the
 // fixed centres (a buffer: no gradient to them).
-func rbfForward(n *autograd.Net, r *classify.RBF, x *autograd.Var) (*autograd.Var, error) {
+func diffRBF(n *autograd.Net, r *RBF, x *autograd.Var) (*autograd.Var, error) {
 	return autograd.Func{
 		Name: "rbf",
 		Forward: func(xs []*tensor.Tensor) (*tensor.Tensor, error) {
@@ -243,27 +253,4 @@ func rbfForward(n *autograd.Net, r *classify.RBF, x *autograd.Var) (*autograd.Va
 			return []*tensor.Tensor{gx}, nil
 		},
 	}.Apply(x)
-}
-
-// InitLeNet5 draws LeNet-5's trainable weights as the paper does
-// (Appendix A), uniformly in ±2.4/F_i with F_i the fan-in of the unit a
-// weight belongs to — classify's own initialisation, from a caller's
-// generator (a run's seed) instead of the zoo's fixed one.
-func InitLeNet5(l *classify.LeNet5, rng *rand.Rand) {
-	fill := func(fanIn int, ts ...*tensor.Tensor) {
-		bound := 2.4 / float64(fanIn)
-		for _, t := range ts {
-			for i := range t.Data() {
-				t.Data()[i] = float32((2*rng.Float64() - 1) * bound)
-			}
-		}
-	}
-	fill(25, l.C1.Weight, l.C1.Bias)
-	fill(4, l.S2.Weight, l.S2.Bias)
-	for _, m := range l.C3.Maps {
-		fill(m.Weight.Len(), m.Weight, m.Bias)
-	}
-	fill(4, l.S4.Weight, l.S4.Bias)
-	fill(400, l.C5.Weight, l.C5.Bias)
-	fill(120, l.F6.Weight, l.F6.Bias)
 }
