@@ -86,6 +86,9 @@ func TestBuildZoo(t *testing.T) {
 			if d.Classes() != info.Classes || len(d.Labels()) != info.Classes {
 				t.Errorf("%d classes, %d labels; want %d", d.Classes(), len(d.Labels()), info.Classes)
 			}
+			if p, m := netParams(d.Net()), netMACs(d.Net()); info.Params != p || info.MACs != m {
+				t.Errorf("Describe counts %d parameters and %d MACs, the network has %d and %d", info.Params, info.MACs, p, m)
+			}
 			if s := info.Weights.Size; s != 0 {
 				if got := 20 + 4*d.Net().WeightsLen(); got != s {
 					t.Errorf("a weights file for it is %d bytes, the published one %d", got, s)

@@ -45,15 +45,19 @@
 // # Face detectors
 //
 // NewFace builds one of face-api's face detectors (FaceNames: "face", its
-// Tiny Face Detector, tinyface.go), PretrainedFace with face-api's
-// published weights, which the package embeds (models/, converted by
+// Tiny Face Detector, tinyface.go; "face-ssd", its SSD-MobileNetV1,
+// facessd.go), PretrainedFace with face-api's published weights, which the
+// package embeds (models/: safetensors with our parameter names and
+// face-api's uint8 codes, written by ConvertFaceAPI through
 // tools/faceapi/convert.sh; face-api is MIT-licensed, see NOTICE): they
 // work with no download. FaceDetector.Load also reads face-api's own
-// TensorFlow.js manifest. Detect does what face-api's detectAllFaces does
-// on a tensor input — pad to a square, TensorFlow's bilinear resize, the
-// network, the decode, greedy NMS at face-api's IoU — with face-api's
-// defaults (DefaultFaceOptions). tools/golden/faceapi.sh runs face-api
-// under Node for the parity tests.
+// TensorFlow.js manifest, to the same values. DescribeFace gives a
+// detector's sizes, defaults and cost. Detect does what face-api's
+// detectAllFaces does on a tensor input — pad to a square, TensorFlow's
+// bilinear resize, the network, the decode, greedy NMS at face-api's IoU
+// — with face-api's defaults (DefaultFaceOptions). tools/golden/faceapi.sh
+// runs face-api under Node for the parity tests: the final detections,
+// and the networks' outputs before NMS.
 //
 // # Boxes
 //

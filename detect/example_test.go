@@ -45,6 +45,25 @@ func ExampleDescribe() {
 	// Output: 416 80 https://pjreddie.com/media/files/yolov3.weights
 }
 
+func ExampleDescribeFace() {
+	info, err := detect.DescribeFace("face-ssd")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%s: input %d to %d, %.2f M parameters, %.2f GMACs, weights %s\n",
+		info.Name, info.MinSize, info.MaxSize, float64(info.Params)/1e6, float64(info.MACs)/1e9, info.File)
+	// Output: face-ssd: input 512 to 512, 5.53 M parameters, 3.14 GMACs, weights ssd_mobilenetv1.safetensors
+}
+
+// Converting face-api's published tiny face detector (the npm package's
+// model/ folder) to the file the package embeds.
+func ExampleConvertFaceAPI() {
+	err := detect.ConvertFaceAPI("face", "model/tiny_face_detector_model-weights_manifest.json", "tiny_face_detector.safetensors")
+	if err != nil {
+		log.Fatal(err)
+	}
+}
+
 func ExampleIoU() {
 	a := [4]float32{0, 0, 10, 10}
 	b := [4]float32{5, 0, 15, 10}

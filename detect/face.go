@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"io/fs"
+	"maps"
 	"math"
 	"slices"
 
@@ -18,9 +19,14 @@ import (
 // The face detectors of face-api (github.com/vladmandic/face-api, MIT
 // licence, a maintained fork of justadudewhohacks/face-api.js), run as
 // face-api runs them on a tensor input, with the weights it publishes
-// converted to safetensors by tools/faceapi/convert.sh and embedded here
-// (models/, with face-api's licence text), so that they work with no
-// download.
+// converted to safetensors with our parameter names by
+// tools/faceapi/convert.sh (ConvertFaceAPI) and embedded here (models/,
+// with face-api's licence text), so that they work with no download. The
+// conversion keeps face-api's uint8 quantization: each tensor is stored as
+// its U8 codes with its min and scale in the file's metadata
+// (weights.SaveQuantized), dequantized on load to exactly the float32
+// values face-api's own files give, at a quarter of the float32 size
+// (193 KB and 5.5 MB).
 
 // faceModelFiles holds the converted weights and face-api's licence.
 //
@@ -35,8 +41,10 @@ type faceSpec struct {
 	name  string
 	paper string
 	// size is the default side of the square input, and min, max and step
-	// the sizes allowed (face-api's inputSize: a multiple of 32).
+	// the sizes allowed (face-api's inputSize: a multiple of 32). When min
+	// and max are equal, fixedSize says why.
 	size, minSize, maxSize, step int
+	fixedSize                    string
 	// conf and iou are face-api's default score threshold and NMS IoU.
 	conf, iou float32
 	// file is the embedded safetensors file, in models/; tfjs the name
@@ -53,9 +61,55 @@ type faceNet interface {
 	// padded and resized to side×side, and returns the candidates scoring
 	// above conf, boxes in pixels of the image.
 	boxes(x *tensor.Tensor, w, h, side int, conf float32) ([]Detection, error)
-	// fromTFJS renames and transposes face-api's tensors (TensorFlow
-	// layouts) into a state dict of the network.
-	fromTFJS(ts map[string]*tensor.Tensor) (map[string]*tensor.Tensor, error)
+	// tfjsName says where face-api's tensor k goes: our parameter name and
+	// how its layout changes (tfjsDrop, and no name, for the graph's
+	// constants the network does not use).
+	tfjsName(k string) (name string, layout tfjsLayout, err error)
+	// macs counts the multiply-accumulates of the convolutions on a
+	// side×side input.
+	macs(side int) int64
+}
+
+// tfjsLayout is how one of face-api's tensors becomes one of ours.
+type tfjsLayout int
+
+const (
+	tfjsDrop      tfjsLayout = iota // a graph constant the network does not use
+	tfjsAsIs                        // a bias or a batch norm's vector
+	tfjsConv                        // a conv2d filter: [KH, KW, In, Out] to [Out, In, KH, KW]
+	tfjsDepthwise                   // a depthwise filter: [KH, KW, C, M] to [C·M, 1, KH, KW]
+)
+
+// fromTFJS renames and transposes face-api's tensors (TensorFlow layouts,
+// as weights.LoadTFJS reads them) into a state dict of net.
+func fromTFJS(net faceNet, ts map[string]*tensor.Tensor) (map[string]*tensor.Tensor, error) {
+	sd := map[string]*tensor.Tensor{}
+	from := map[string]string{}
+	for _, k := range slices.Sorted(maps.Keys(ts)) {
+		name, layout, err := net.tfjsName(k)
+		if err != nil {
+			return nil, err
+		}
+		if layout == tfjsDrop {
+			continue
+		}
+		if prev, dup := from[name]; dup {
+			return nil, fmt.Errorf("tensors %q and %q both give %s", prev, k, name)
+		}
+		from[name] = k
+		switch t := ts[k]; layout {
+		case tfjsConv:
+			sd[name], err = hwioToOIHW(k, t)
+		case tfjsDepthwise:
+			sd[name], err = depthwiseToOIHW(k, t)
+		default:
+			sd[name] = t
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return sd, nil
 }
 
 // FaceDetector is one of face-api's face detectors. Detect is safe for
@@ -92,6 +146,34 @@ func NewFace(name string) (*FaceDetector, error) {
 		return nil, fmt.Errorf("%w %q (the face detectors are %v)", ErrUnknownModel, name, FaceNames())
 	}
 	return &FaceDetector{spec: s, net: s.build()}, nil
+}
+
+// FaceInfo describes a face detector.
+type FaceInfo struct {
+	Name  string
+	Paper string // the papers and sections the architecture follows
+	// Size is the default side of the square input, in pixels; MinSize,
+	// MaxSize and Step bound Options.ImgSize (face-ssd: 512 only).
+	Size, MinSize, MaxSize, Step int
+	Conf, IoU                    float32 // face-api's score threshold and NMS IoU
+	Params                       int     // learned parameters (nn.NumParams: not the batch norms' statistics)
+	MACs                         int64   // multiply-accumulates of the convolutions at Size
+	// File is the embedded weights file (safetensors, in the package's
+	// models/ folder); TFJS the name of face-api's manifest it was
+	// converted from.
+	File, TFJS string
+}
+
+// DescribeFace returns the named face detector's FaceInfo. An unknown name
+// is an error wrapping ErrUnknownModel.
+func DescribeFace(name string) (FaceInfo, error) {
+	s, ok := faceRegistry[name]
+	if !ok {
+		return FaceInfo{}, fmt.Errorf("%w %q (the face detectors are %v)", ErrUnknownModel, name, FaceNames())
+	}
+	net := s.build()
+	return FaceInfo{Name: s.name, Paper: s.paper, Size: s.size, MinSize: s.minSize, MaxSize: s.maxSize, Step: s.step,
+		Conf: s.conf, IoU: s.iou, Params: nn.NumParams(net), MACs: net.macs(s.size), File: s.file, TFJS: s.tfjs}, nil
 }
 
 // PretrainedFace builds the named face detector with face-api's weights,
@@ -160,12 +242,58 @@ func (d *FaceDetector) Load(path string) error {
 	return d.adopt(sd)
 }
 
+// ConvertFaceAPI converts face-api's published weights for the named face
+// detector — its TensorFlow.js manifest (FaceInfo.TFJS, with its shards
+// beside it) — to the file the package embeds, written to out
+// (tools/faceapi/convert.sh runs it): safetensors with our parameter names
+// and layouts, each of face-api's uint8-quantized tensors stored as its
+// codes (dtype U8, transposed as the tensor is) with its min and scale in
+// the metadata (weights.SaveQuantized). Loading the file gives exactly the
+// float32 values the manifest gives. The file holds face-api's tensors
+// only: not the graph's constants the network does not use (the SSD's
+// anchors, which ssdAnchors generates), nor the batch norms'
+// num_batches_tracked, which face-api has not either. The same manifest
+// always gives the same bytes.
+func ConvertFaceAPI(name, manifest, out string) error {
+	d, err := NewFace(name)
+	if err != nil {
+		return err
+	}
+	ts, err := weights.LoadTFJS(manifest)
+	if err != nil {
+		return fmt.Errorf("detect: %s: %w", name, err)
+	}
+	quant, err := weights.TFJSQuantization(manifest)
+	if err != nil {
+		return fmt.Errorf("detect: %s: %w", name, err)
+	}
+	sd, err := fromTFJS(d.net, ts)
+	if err != nil {
+		return fmt.Errorf("detect: %s: face-api weights: %w", name, err)
+	}
+	if err := nn.AdoptStateDict(d.net, sd); err != nil { // they fit the network
+		return fmt.Errorf("detect: %s: %w", name, err)
+	}
+	// The quantization goes with the tensor under its new name: renaming
+	// and transposing move the values, not change them.
+	q := map[string]weights.Quantization{}
+	for k, v := range quant {
+		if ours, layout, err := d.net.tfjsName(k); err == nil && layout != tfjsDrop {
+			q[ours] = v
+		}
+	}
+	if err := weights.SaveQuantized(out, sd, q); err != nil {
+		return fmt.Errorf("detect: %s: %w", name, err)
+	}
+	return nil
+}
+
 // adopt loads sd, converting face-api's names and layouts when sd is a
 // tfjs file's.
 func (d *FaceDetector) adopt(sd map[string]*tensor.Tensor) error {
 	if isTFJSNames(sd) {
 		var err error
-		if sd, err = d.net.fromTFJS(sd); err != nil {
+		if sd, err = fromTFJS(d.net, sd); err != nil {
 			return fmt.Errorf("detect: %s: face-api weights: %w", d.spec.name, err)
 		}
 	}
@@ -188,9 +316,12 @@ func isTFJSNames(sd map[string]*tensor.Tensor) bool {
 	return false
 }
 
-// resolve fills in face-api's defaults for the zero fields of o and
-// checks it.
-func (d *FaceDetector) resolve(o Options) (Options, error) {
+// Resolve returns the options Detect runs with: o with its zero fields
+// set to face-api's defaults (DefaultFaceOptions), checked. An option out
+// of range, an ImgSize the detector does not take among them, is an error
+// wrapping ErrOptions: a caller can check its options once, before a
+// batch of images.
+func (d *FaceDetector) Resolve(o Options) (Options, error) {
 	if o.Conf == 0 {
 		o.Conf = d.spec.conf
 	}
@@ -208,6 +339,9 @@ func (d *FaceDetector) resolve(o Options) (Options, error) {
 		o.ImgSize = d.spec.size
 	}
 	s := d.spec
+	if s.minSize == s.maxSize && o.ImgSize != s.size {
+		return o, fmt.Errorf("%w: ImgSize %d: %s runs at %d only (%s)", ErrOptions, o.ImgSize, s.name, s.size, s.fixedSize)
+	}
 	if o.ImgSize < s.minSize || o.ImgSize > s.maxSize || (o.ImgSize-s.minSize)%s.step != 0 {
 		return o, fmt.Errorf("%w: ImgSize %d: %s takes %d to %d in steps of %d", ErrOptions, o.ImgSize, s.name, s.minSize, s.maxSize, s.step)
 	}
@@ -225,7 +359,7 @@ func (d *FaceDetector) resolve(o Options) (Options, error) {
 //
 // Detect is safe for concurrent use.
 func (d *FaceDetector) Detect(img image.Image, opts Options) ([]Detection, error) {
-	o, err := d.resolve(opts)
+	o, err := d.Resolve(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -326,6 +460,18 @@ func faceInput(img image.Image, side int) *tensor.Tensor {
 		}
 	}
 	return out
+}
+
+// convMACs counts c's multiply-accumulates on an h×w input and returns
+// its output size: ⌈h/stride⌉ with TensorFlow's SAME padding (same), else
+// ⌊(h + 2·pad − k)/stride⌋ + 1.
+func convMACs(c *nn.Conv2d, h, w int, same bool) (macs int64, oh, ow int) {
+	if same {
+		oh, ow = (h+c.StrideH-1)/c.StrideH, (w+c.StrideW-1)/c.StrideW
+	} else {
+		oh, ow = (h+2*c.PadH-c.KH)/c.StrideH+1, (w+2*c.PadW-c.KW)/c.StrideW+1
+	}
+	return int64(oh*ow) * int64(c.OutC) * int64(c.InC/c.Groups*c.KH*c.KW), oh, ow
 }
 
 // maxPoolSame is tf.maxPool(x, [2, 2], [stride, stride], 'same') on NCHW:

@@ -1,6 +1,8 @@
 package detect
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"govision.dev/classify"
 	"govision.dev/vision/imageio"
 	"govision.dev/vision/nn"
 	"govision.dev/vision/tensor"
@@ -29,8 +32,23 @@ type faceAPIGolden struct {
 			Score float64    `json:"score"`
 			Box   [4]float64 `json:"box"`
 		} `json:"models"`
-		TinyRaw []float32 `json:"tinyRaw"`
+		TinyRaw []float32     `json:"tinyRaw"`
+		SSDRaw  *ssdRawGolden `json:"ssdRaw"`
 	} `json:"images"`
+}
+
+// ssdRawGolden is what nets.ssdMobilenetv1.forward returns for a golden
+// photo (outputLayer.ts: every anchor's decoded box and score, before NMS),
+// at the anchors Index lists: the Top highest scores and every Stride-th.
+type ssdRawGolden struct {
+	Shapes struct {
+		Boxes, Scores, Anchors []int
+	} `json:"shapes"`
+	Top, Stride int
+	Index       []int
+	Anchors     [][4]float32 // face-api's default boxes (Output/extra_dim)
+	Boxes       [][4]float32 // ymin, xmin, ymax, xmax, fractions of the 512 square
+	Scores      []float32
 }
 
 // faceAPIPhotos are where Debian installs the golden's photos (darknet,
@@ -178,7 +196,8 @@ func TestTinyFaceRaw(t *testing.T) {
 
 // TestFaceLoadTFJS loads face-api's own files by path (FACEAPI_MODELS: the
 // npm package's model/ folder) and checks that they give exactly the
-// embedded weights.
+// embedded weights, and that ConvertFaceAPI turns them into the embedded
+// files byte for byte (tools/faceapi/convert.sh regenerates them).
 func TestFaceLoadTFJS(t *testing.T) {
 	dir := os.Getenv("FACEAPI_MODELS")
 	if dir == "" {
@@ -190,20 +209,94 @@ func TestFaceLoadTFJS(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := d.Load(filepath.Join(dir, d.spec.tfjs)); err != nil {
+			manifest := filepath.Join(dir, d.spec.tfjs)
+			if err := d.Load(manifest); err != nil {
 				t.Fatal(err)
 			}
-			// The embedded file, through the same renaming (face-ssd's is
-			// face-api's own manifest).
 			e, err := PretrainedFace(name)
 			if err != nil {
 				t.Fatal(err)
 			}
 			emb := nn.StateDict(e.Module())
 			for k, v := range nn.StateDict(d.Module()) {
-				if e := emb[k]; e == nil || !slices.Equal(e.Data(), v.Data()) {
+				if e := emb[k]; e == nil || !slices.Equal(bitsOf(e.Data()), bitsOf(v.Data())) {
 					t.Errorf("%s differs from the embedded file", k)
 				}
+			}
+			out := filepath.Join(t.TempDir(), d.spec.file)
+			if err := ConvertFaceAPI(name, manifest, out); err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := faceModelFiles.ReadFile("models/" + d.spec.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("ConvertFaceAPI writes %d bytes that differ from the embedded %s (%d bytes): run tools/faceapi/convert.sh", len(got), d.spec.file, len(want))
+			}
+		})
+	}
+}
+
+func bitsOf(v []float32) []uint32 {
+	b := make([]uint32, len(v))
+	for i, x := range v {
+		b[i] = math.Float32bits(x)
+	}
+	return b
+}
+
+// TestFaceEmbedded checks the embedded files: our parameter names (every
+// tensor of the network, nothing else) and face-api's uint8 codes, each
+// tensor stored as U8 with its min and scale, so that the binary carries
+// a byte a parameter.
+func TestFaceEmbedded(t *testing.T) {
+	for _, name := range FaceNames() {
+		t.Run(name, func(t *testing.T) {
+			info, err := DescribeFace(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := faceModelFiles.ReadFile("models/" + info.File)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := binary.LittleEndian.Uint64(b)
+			var header map[string]json.RawMessage
+			if err := json.Unmarshal(b[8:8+n], &header); err != nil {
+				t.Fatal(err)
+			}
+			var meta map[string]string
+			if err := json.Unmarshal(header["__metadata__"], &meta); err != nil {
+				t.Fatalf("__metadata__: %v", err)
+			}
+			d, err := NewFace(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sd := nn.StateDict(d.Module())
+			for k := range sd {
+				if strings.HasSuffix(k, ".num_batches_tracked") { // not face-api's
+					delete(sd, k)
+				}
+			}
+			if len(header) != len(sd)+1 {
+				t.Errorf("%d tensors, the network has %d", len(header)-1, len(sd))
+			}
+			values := 0
+			for k, v := range sd {
+				values += v.Len()
+				var e struct{ Dtype string }
+				if err := json.Unmarshal(header[k], &e); err != nil || e.Dtype != "U8" || meta["quantization/"+k] == "" {
+					t.Errorf("%s: %s, quantization %q; want U8 codes with a min and scale", k, header[k], meta["quantization/"+k])
+				}
+			}
+			if len(b) != 8+int(n)+values {
+				t.Errorf("%d bytes: %d of header and %d of data, for %d values", len(b), n, len(b)-8-int(n), values)
 			}
 		})
 	}
@@ -237,6 +330,26 @@ func TestFaceOptions(t *testing.T) {
 				t.Fatalf("error %v, want one wrapping ErrOptions", err)
 			}
 		})
+	}
+	ssd, err := NewFace("face-ssd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		size int
+		want string // "" means it is taken
+	}{
+		{0, ""}, {512, ""},
+		{416, "ImgSize 416: face-ssd runs at 512 only (face-api's SsdMobilenetv1 resizes every image to 512"},
+		{544, "ImgSize 544: face-ssd runs at 512 only"},
+	} {
+		o, err := ssd.Resolve(Options{ImgSize: tc.size})
+		switch {
+		case tc.want == "" && (err != nil || o.ImgSize != 512):
+			t.Errorf("face-ssd, ImgSize %d: %v, ImgSize %d; want 512", tc.size, err, o.ImgSize)
+		case tc.want != "" && (!errors.Is(err, ErrOptions) || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("face-ssd, ImgSize %d: error %v, want an ErrOptions saying %q", tc.size, err, tc.want)
+		}
 	}
 	if _, err := NewFace("fase"); !errors.Is(err, ErrUnknownModel) {
 		t.Errorf("NewFace(\"fase\"): %v, want ErrUnknownModel", err)
@@ -282,5 +395,39 @@ func TestTFJSTranspose(t *testing.T) {
 	}
 	if v, w := got.Data()[(i*kh+y)*kw+x], src[(y*kw+x)*in+i]; v != w {
 		t.Errorf("depthwiseToOIHW: [%d 0 %d %d] = %g, want %g", i, y, x, v, w)
+	}
+}
+
+func TestDescribeFace(t *testing.T) {
+	for _, name := range FaceNames() {
+		t.Run(name, func(t *testing.T) {
+			info, err := DescribeFace(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := PretrainedFace(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w, _ := d.Size(); info.Size != w || info.Params != nn.NumParams(d.Module()) || info.MACs <= 0 {
+				t.Errorf("%+v: want size %d, %d parameters, some MACs", info, w, nn.NumParams(d.Module()))
+			}
+			if _, err := faceModelFiles.Open("models/" + info.File); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	if _, err := DescribeFace("yolov3"); !errors.Is(err, ErrUnknownModel) {
+		t.Errorf("DescribeFace(\"yolov3\"): %v, want ErrUnknownModel", err)
+	}
+	// The SSD's backbone counts as classify's MobileNetV1 does (Howard et
+	// al. 2017, Table 8: 569 M mult-adds at 224, the classifier included).
+	mn, err := classify.Describe("mobilenet_v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ssd := newSSDFaceNet().(*ssdFaceNet)
+	if got, _ := backboneMACs(ssd.Backbone, 224); got+1024*1000 != mn.MACs {
+		t.Errorf("the backbone's MACs at 224: %d, plus the classifier's 1024·1000, is not classify's %d", got, mn.MACs)
 	}
 }

@@ -21,6 +21,7 @@ package detect
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -32,14 +33,16 @@ import (
 var ssdFaceModels = []faceSpec{{
 	name:  "face-ssd",
 	paper: "face-api's SSD-MobileNetV1: SSD (Liu et al. 2016, §2) on MobileNetV1 (Howard et al. 2017, Table 1)",
-	// SsdMobilenetv1.forwardInput: toBatchTensor(512); the anchors are
-	// fractions of the square, but face-api only runs 512.
+	// SsdMobilenetv1.forwardInput resizes every input to 512
+	// (toBatchTensor(512): SsdMobilenetv1Options has no inputSize), and
+	// its 5118 anchors are the 512 network's.
 	size: 512, minSize: 512, maxSize: 512, step: 32,
+	fixedSize: "face-api's SsdMobilenetv1 resizes every image to 512, and its anchors are for 512",
+
 	conf: 0.5, iou: 0.5, // SsdMobilenetv1Options' minConfidence; locateFaces' iouThreshold
-	// The embedded weights are face-api's own uint8-quantized manifest
-	// (5.6 MB, dequantized on load as face-api does), not a float32
-	// safetensors copy (22 MB): the same values, a quarter of the binary.
-	file: "ssd_mobilenetv1_model-weights_manifest.json", tfjs: "ssd_mobilenetv1_model-weights_manifest.json",
+	// Converted with face-api's uint8 quantization kept: 5.5 MB, not the
+	// 22 MB of float32.
+	file: "ssd_mobilenetv1.safetensors", tfjs: "ssd_mobilenetv1_model-weights_manifest.json",
 	build: newSSDFaceNet,
 }}
 
@@ -229,49 +232,113 @@ func (n *ssdFaceNet) predict(x *tensor.Tensor) (box, cls *tensor.Tensor, err err
 	return box, cls, nil
 }
 
+// macs follows predict: the backbone, the extra layers, then the box
+// predictors on the six feature maps; SAME padding throughout.
+func (n *ssdFaceNet) macs(side int) int64 {
+	total, feats := backboneMACs(n.Backbone, side)
+	h, w := feats[1][0], feats[1][1]
+	for i, c := range n.Extra {
+		var m int64
+		m, h, w = convMACs(c, h, w, true)
+		total += m
+		if i%2 == 1 {
+			feats = append(feats, [2]int{h, w})
+		}
+	}
+	for i, p := range n.Predictors {
+		bm, _, _ := convMACs(p.Box, feats[i][0], feats[i][1], true)
+		cm, _, _ := convMACs(p.Class, feats[i][0], feats[i][1], true)
+		total += bm + cm
+	}
+	return total
+}
+
+// backboneMACs counts the MobileNetV1's multiply-accumulates on a
+// side×side input and returns them with the sizes of its feature maps 11
+// and 13 (ssdFeatureLayers).
+func backboneMACs(b *classify.MobileNetV1, side int) (int64, [][2]int) {
+	total, h, w := convMACs(b.Conv0, side, side, true)
+	var feats [][2]int
+	for i, l := range b.Blocks {
+		var d, p int64
+		d, h, w = convMACs(l.Depthwise, h, w, true)
+		p, h, w = convMACs(l.Pointwise, h, w, true)
+		total += d + p
+		if slices.Contains(ssdFeatureLayers, i+1) {
+			feats = append(feats, [2]int{h, w})
+		}
+	}
+	return total, feats
+}
+
 func (n *ssdFaceNet) boxes(x *tensor.Tensor, w, h, side int, conf float32) ([]Detection, error) {
+	boxes, scores, err := n.outputs(x)
+	if err != nil {
+		return nil, err
+	}
+	return ssdDetections(boxes, scores, w, h, side, conf), nil
+}
+
+// outputs is SsdMobilenetv1.forwardInput, what face-api's
+// nets.ssdMobilenetv1.forward returns: the network run on x, face-api's
+// 0–255 input [1, 3, 512, 512] (normalised in place: x/127.5 − 1, in
+// float32), and outputLayer.ts's decoding of every anchor, before any
+// threshold or NMS: boxes ymin, xmin, ymax, xmax as fractions of the
+// square input, unclipped, and scores σ(class logit 1), in anchor order
+// (ssdAnchors).
+func (n *ssdFaceNet) outputs(x *tensor.Tensor) (boxes [][4]float64, scores []float64, err error) {
 	s := x.Shape()
 	if len(s) != 4 || s[0] != 1 || s[1] != 3 {
-		return nil, fmt.Errorf("%w: input %v: want [1, 3, S, S]", tensor.ErrShape, s)
+		return nil, nil, fmt.Errorf("%w: input %v: want [1, 3, S, S]", tensor.ErrShape, s)
 	}
-	// forwardInput: x/127.5 − 1, in float32.
 	for i, v := range x.Data() {
 		x.Data()[i] = v/127.5 - 1
 	}
 	box, cls, err := n.predict(x)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer box.Release()
 	defer cls.Release()
-	return ssdDecode(box.Data(), cls.Data(), n.anchors, w, h, side, conf), nil
+	boxes, scores = ssdDecode(box.Data(), cls.Data(), n.anchors)
+	return boxes, scores, nil
 }
 
-// ssdDecode is outputLayer.ts and locateFaces' mapping: for each anchor
-// whose σ(class logit 1) > conf, the box of centre (a_cy + ty/10·a_h,
-// a_cx + tx/10·a_w) and size (a_h·e^(th/5), a_w·e^(tw/5)), clipped to
-// [0, 1] of the square, corrected to fractions of the image by
+// ssdDecode is outputLayer.ts: for each anchor, the box of centre
+// (a_cy + ty/10·a_h, a_cx + tx/10·a_w) and size (a_h·e^(th/5),
+// a_w·e^(tw/5)), and the score σ(class logit 1); in float64.
+func ssdDecode(box, cls []float32, anchors [][4]float32) (boxes [][4]float64, scores []float64) {
+	boxes, scores = make([][4]float64, len(anchors)), make([]float64, len(anchors))
+	for i, a := range anchors {
+		t := box[4*i : 4*i+4]
+		ah, aw := float64(a[2]-a[0]), float64(a[3]-a[1])
+		acy, acx := float64(a[0])+ah/2, float64(a[1])+aw/2
+		cy := float64(t[0])/10*ah + acy // 10 and 5: 1/ssdCentreVariance, 1/ssdSizeVariance
+		cx := float64(t[1])/10*aw + acx
+		hh := math.Exp(float64(t[2])/5) * ah / 2
+		hw := math.Exp(float64(t[3])/5) * aw / 2
+		boxes[i] = [4]float64{cy - hh, cx - hw, cy + hh, cx + hw}
+		scores[i] = sigmoid(cls[3*i+1])
+	}
+	return boxes, scores
+}
+
+// ssdDetections is locateFaces' mapping of the boxes scoring above conf:
+// clipped to [0, 1] of the square, corrected to fractions of the image by
 // side/reshaped (the image's size in the square) and scaled to its w and
 // h pixels.
-func ssdDecode(box, cls []float32, anchors [][4]float32, w, h, side int, conf float32) []Detection {
+func ssdDetections(boxes [][4]float64, scores []float64, w, h, side int, conf float32) []Detection {
 	scale := float64(side) / float64(max(w, h))
 	padX := float64(side) / math.Round(float64(w)*scale)
 	padY := float64(side) / math.Round(float64(h)*scale)
 	var dets []Detection
-	for i, a := range anchors {
-		score := sigmoid(cls[3*i+1])
+	for i, b := range boxes {
+		score := scores[i]
 		if !(score > float64(conf)) {
 			continue
 		}
-		t := box[4*i : 4*i+4]
-		ah, aw := float64(a[2]-a[0]), float64(a[3]-a[1])
-		acy, acx := float64(a[0])+ah/2, float64(a[1])+aw/2
-		cy := float64(t[0])/10*ah + acy
-		cx := float64(t[1])/10*aw + acx
-		hh := math.Exp(float64(t[2])/5) * ah / 2
-		hw := math.Exp(float64(t[3])/5) * aw / 2
-		top, bottom := max(0, cy-hh)*padY, min(1, cy+hh)*padY
-		left, right := max(0, cx-hw)*padX, min(1, cx+hw)*padX
+		top, bottom := max(0, b[0])*padY, min(1, b[2])*padY
+		left, right := max(0, b[1])*padX, min(1, b[3])*padX
 		px, py := left*float64(w), top*float64(h)
 		pw, ph := (right-left)*float64(w), (bottom-top)*float64(h)
 		dets = append(dets, Detection{Class: 0, Label: faceLabels[0], Score: float32(score),
@@ -280,20 +347,21 @@ func ssdDecode(box, cls []float32, anchors [][4]float32, w, h, side int, conf fl
 	return dets
 }
 
-// ssdBackboneNames maps face-api's BatchNorm tensor names to ours.
+// ssdBNNames maps face-api's BatchNorm tensor names to ours.
 var ssdBNNames = map[string]string{"gamma": "weight", "beta": "bias", "moving_mean": "running_mean", "moving_variance": "running_var"}
 
-// fromTFJS maps face-api's names (the TensorFlow graph's:
+// tfjsName maps face-api's names (the TensorFlow graph's:
 // MobilenetV1/Conv2d_1_depthwise/depthwise_weights,
 // MobilenetV1/Conv2d_1_depthwise/BatchNorm/gamma,
 // MobilenetV1/Conv2d_1_pointwise/weights, …/convolution_bn_offset,
 // Prediction/Conv2d_0_pointwise/…, Prediction/BoxPredictor_0/
-// BoxEncodingPredictor/weights, …/ClassPredictor/biases) to ours,
-// transposing the filters. The graph's constants (Preprocessor/…,
-// concat_1/axis, …) and Output/extra_dim, the anchors (which ssdAnchors
-// generates; TestSSDAnchors compares them), are dropped.
-func (n *ssdFaceNet) fromTFJS(ts map[string]*tensor.Tensor) (map[string]*tensor.Tensor, error) {
-	sd := map[string]*tensor.Tensor{}
+// BoxEncodingPredictor/weights, …/ClassPredictor/biases) to ours. The
+// graph's constants (Preprocessor/…, concat_1/axis,
+// Prediction/BoxPredictor_0/stack_1/1, …) and Output/extra_dim, the
+// anchors (which ssdAnchors generates; TestSSDAnchors compares them), are
+// dropped.
+func (n *ssdFaceNet) tfjsName(k string) (string, tfjsLayout, error) {
+	bad := fmt.Errorf("tensor %q: not a face-api SSD-MobileNetV1 name", k)
 	num := func(s, prefix, suffix string) (string, bool) {
 		if !strings.HasPrefix(s, prefix) || !strings.HasSuffix(s, suffix) {
 			return "", false
@@ -304,71 +372,60 @@ func (n *ssdFaceNet) fromTFJS(ts map[string]*tensor.Tensor) (map[string]*tensor.
 		}
 		return d, true
 	}
-	for k, t := range ts {
-		scope, rest, _ := strings.Cut(k, "/")
-		layer, kind, _ := strings.Cut(rest, "/")
-		var err error
-		switch {
-		case scope == "MobilenetV1":
-			if i, ok := num(layer, "Conv2d_", "_pointwise"); ok {
-				name := "backbone.conv" + i + ".pointwise"
-				if i == "0" {
-					name = "backbone.conv0"
-				}
-				switch kind {
-				case "weights":
-					sd[name+".weight"], err = hwioToOIHW(k, t)
-				case "convolution_bn_offset":
-					sd[name+".bias"] = t
-				default:
-					return nil, fmt.Errorf("tensor %q: not a face-api SSD-MobileNetV1 name", k)
-				}
-			} else if i, ok := num(layer, "Conv2d_", "_depthwise"); ok {
-				name := "backbone.conv" + i + ".depthwise"
-				if kind == "depthwise_weights" {
-					sd[name+".weight"], err = depthwiseToOIHW(k, t)
-				} else if bn, ok := ssdBNNames[strings.TrimPrefix(kind, "BatchNorm/")]; ok && strings.HasPrefix(kind, "BatchNorm/") {
-					sd[name+"_bn."+bn] = t
-				} else {
-					return nil, fmt.Errorf("tensor %q: not a face-api SSD-MobileNetV1 name", k)
-				}
-			} else {
-				return nil, fmt.Errorf("tensor %q: not a face-api SSD-MobileNetV1 name", k)
+	scope, rest, _ := strings.Cut(k, "/")
+	layer, kind, _ := strings.Cut(rest, "/")
+	switch scope {
+	case "MobilenetV1":
+		if i, ok := num(layer, "Conv2d_", "_pointwise"); ok {
+			name := "backbone.conv" + i + ".pointwise"
+			if i == "0" {
+				name = "backbone.conv0"
 			}
-		case scope == "Prediction":
-			if i, ok := num(layer, "Conv2d_", "_pointwise"); ok {
-				switch kind {
-				case "weights":
-					sd["extra."+i+".weight"], err = hwioToOIHW(k, t)
-				case "convolution_bn_offset":
-					sd["extra."+i+".bias"] = t
-				default:
-					return nil, fmt.Errorf("tensor %q: not a face-api SSD-MobileNetV1 name", k)
-				}
-			} else if i, ok := num(layer, "BoxPredictor_", ""); ok {
-				head, param, _ := strings.Cut(kind, "/")
-				name := "box_predictor." + i
-				switch head {
-				case "BoxEncodingPredictor":
-					name += ".box"
-				case "ClassPredictor":
-					name += ".class"
-				default:
-					continue // the graph's constants (stack_1/1, strided_slice/…)
-				}
-				switch param {
-				case "weights":
-					sd[name+".weight"], err = hwioToOIHW(k, t)
-				case "biases":
-					sd[name+".bias"] = t
-				default:
-					return nil, fmt.Errorf("tensor %q: not a face-api SSD-MobileNetV1 name", k)
-				}
+			switch kind {
+			case "weights":
+				return name + ".weight", tfjsConv, nil
+			case "convolution_bn_offset":
+				return name + ".bias", tfjsAsIs, nil
+			}
+		} else if i, ok := num(layer, "Conv2d_", "_depthwise"); ok {
+			name := "backbone.conv" + i + ".depthwise"
+			if kind == "depthwise_weights" {
+				return name + ".weight", tfjsDepthwise, nil
+			}
+			if p, ok := strings.CutPrefix(kind, "BatchNorm/"); ok && ssdBNNames[p] != "" {
+				return name + "_bn." + ssdBNNames[p], tfjsAsIs, nil
 			}
 		}
-		if err != nil {
-			return nil, err
+		return "", tfjsDrop, bad
+	case "Prediction":
+		if i, ok := num(layer, "Conv2d_", "_pointwise"); ok {
+			switch kind {
+			case "weights":
+				return "extra." + i + ".weight", tfjsConv, nil
+			case "convolution_bn_offset":
+				return "extra." + i + ".bias", tfjsAsIs, nil
+			}
+			return "", tfjsDrop, bad
+		}
+		if i, ok := num(layer, "BoxPredictor_", ""); ok {
+			head, param, _ := strings.Cut(kind, "/")
+			name := "box_predictor." + i
+			switch head {
+			case "BoxEncodingPredictor":
+				name += ".box"
+			case "ClassPredictor":
+				name += ".class"
+			default:
+				return "", tfjsDrop, nil // the graph's constants (stack_1/1, strided_slice/…)
+			}
+			switch param {
+			case "weights":
+				return name + ".weight", tfjsConv, nil
+			case "biases":
+				return name + ".bias", tfjsAsIs, nil
+			}
+			return "", tfjsDrop, bad
 		}
 	}
-	return sd, nil
+	return "", tfjsDrop, nil
 }

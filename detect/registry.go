@@ -107,7 +107,7 @@ func Names() []string {
 	return names
 }
 
-// Info describes a model of the zoo without building it.
+// Info describes a model of the zoo.
 type Info struct {
 	Name    string
 	Paper   string   // the paper and the section the architecture follows
@@ -116,24 +116,35 @@ type Info struct {
 	Labels  LabelSet // the classes' names
 	Classes int
 	Weights Weights
+	// Params counts the learned parameters: weights, biases and
+	// batch-norm scales, not the rolling means and variances (as
+	// nn.NumParams counts a classifier's; the weights file holds both).
+	Params int
+	// MACs counts the multiply-accumulates of the convolutional, local
+	// and connected layers at Size (darknet's BFLOPs are twice this).
+	MACs int64
 }
 
-// Describe returns the named model's Info.
+// Describe returns the named model's Info, from its embedded cfg.
 func Describe(name string) (Info, error) {
 	s, ok := registry[name]
 	if !ok {
 		return Info{}, unknownModel(name)
 	}
+	cfg, err := embeddedConfig(s.cfg)
+	if err != nil {
+		return Info{}, err
+	}
 	size := s.size
 	if size == 0 {
-		cfg, err := embeddedConfig(s.cfg)
-		if err != nil {
-			return Info{}, err
-		}
 		size = cfg.Net.Width
 	}
+	params, macs, err := cfgCost(cfg, size, size)
+	if err != nil {
+		return Info{}, err
+	}
 	return Info{Name: s.name, Paper: s.paper, Cfg: s.cfg, Size: size, Labels: s.labels,
-		Classes: len(s.labels.Names()), Weights: s.weights}, nil
+		Classes: len(s.labels.Names()), Weights: s.weights, Params: params, MACs: macs}, nil
 }
 
 // unknownModel is New's error for an unknown name, with the close matches.

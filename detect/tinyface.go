@@ -124,6 +124,21 @@ func (n *tinyFaceNet) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	return out, err
 }
 
+// macs follows Forward: the 2×2 max pools halve the side (rounding up),
+// the last keeps it.
+func (n *tinyFaceNet) macs(side int) int64 {
+	total, h, w := convMACs(n.Conv0, side, side, false)
+	for _, l := range []*sepConv{n.Conv1, n.Conv2, n.Conv3, n.Conv4, n.Conv5} {
+		h, w = (h+1)/2, (w+1)/2
+		var d, p int64
+		d, h, w = convMACs(l.Depthwise, h, w, false)
+		p, h, w = convMACs(l.Pointwise, h, w, false)
+		total += d + p
+	}
+	m, _, _ := convMACs(n.Conv8, h, w, false)
+	return total + m
+}
+
 func (n *tinyFaceNet) boxes(x *tensor.Tensor, w, h, side int, conf float32) ([]Detection, error) {
 	s := x.Shape()
 	if len(s) != 4 || s[1] != 3 {
@@ -189,37 +204,23 @@ func tinyFaceDecode(out []float32, cells, w, h, side int, conf float32) []Detect
 	return dets
 }
 
-// fromTFJS maps face-api's names (conv0/filters, conv1/depthwise_filter,
-// conv1/pointwise_filter, conv1/bias, conv8/filters, conv8/bias) to ours,
-// transposing TensorFlow's [KH, KW, In, Out] filters to [Out, In, KH, KW]
-// and depthwise [KH, KW, C, 1] ones to [C, 1, KH, KW].
-func (n *tinyFaceNet) fromTFJS(ts map[string]*tensor.Tensor) (map[string]*tensor.Tensor, error) {
-	sd := map[string]*tensor.Tensor{}
-	for k, t := range ts {
-		layer, kind, ok := strings.Cut(k, "/")
-		if !ok {
-			return nil, fmt.Errorf("tensor %q: not a face-api tiny face detector name", k)
-		}
-		var err error
-		switch {
-		case kind == "filters":
-			sd[layer+".weight"], err = hwioToOIHW(k, t)
-		case kind == "bias" && (layer == "conv0" || layer == "conv8"):
-			sd[layer+".bias"] = t
-		case kind == "bias":
-			sd[layer+".pointwise.bias"] = t
-		case kind == "depthwise_filter":
-			sd[layer+".depthwise.weight"], err = depthwiseToOIHW(k, t)
-		case kind == "pointwise_filter":
-			sd[layer+".pointwise.weight"], err = hwioToOIHW(k, t)
-		default:
-			return nil, fmt.Errorf("tensor %q: not a face-api tiny face detector name", k)
-		}
-		if err != nil {
-			return nil, err
-		}
+// tfjsName maps face-api's names (conv0/filters, conv1/depthwise_filter,
+// conv1/pointwise_filter, conv1/bias, conv8/filters, conv8/bias) to ours.
+func (n *tinyFaceNet) tfjsName(k string) (string, tfjsLayout, error) {
+	layer, kind, _ := strings.Cut(k, "/")
+	switch {
+	case kind == "filters":
+		return layer + ".weight", tfjsConv, nil
+	case kind == "bias" && (layer == "conv0" || layer == "conv8"):
+		return layer + ".bias", tfjsAsIs, nil
+	case kind == "bias":
+		return layer + ".pointwise.bias", tfjsAsIs, nil
+	case kind == "depthwise_filter":
+		return layer + ".depthwise.weight", tfjsDepthwise, nil
+	case kind == "pointwise_filter":
+		return layer + ".pointwise.weight", tfjsConv, nil
 	}
-	return sd, nil
+	return "", tfjsDrop, fmt.Errorf("tensor %q: not a face-api tiny face detector name", k)
 }
 
 // hwioToOIHW transposes a TensorFlow conv2d filter [KH, KW, In, Out] to

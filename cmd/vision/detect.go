@@ -172,6 +172,13 @@ func runDetect(ctx context.Context, g *globals, stdout io.Writer, args []string,
 			opts.IoU = 0
 		}
 	}
+	if fd, ok := d.(*detect.FaceDetector); ok {
+		// Once, not once an image: face-ssd runs at 512 only, the tiny
+		// detector at 128 to 608.
+		if _, err := fd.Resolve(opts); err != nil {
+			return err
+		}
+	}
 	for _, c := range opts.Classes {
 		if c >= d.Classes() {
 			return fmt.Errorf("--classes: %d: %s has classes 0 to %d", c, d.Name(), d.Classes()-1)

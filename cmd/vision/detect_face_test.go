@@ -43,22 +43,29 @@ func TestDetectFace(t *testing.T) {
 
 func TestDetectFaceErrors(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		args []string
-		want string
+		name  string
+		model string
+		args  []string
+		want  string
 	}{
-		{"imgsz out of range", []string{"--imgsz", "96"}, "ImgSize 96"},
-		{"cfg", []string{"--cfg", tinyCfg}, "--cfg"},
-		{"bad weights", []string{"--weights", dogPNG}, "weights"},
+		{"imgsz out of range", "face", []string{"--imgsz", "96"}, "ImgSize 96: face takes 128 to 608"},
+		{"cfg", "face", []string{"--cfg", tinyCfg}, "--cfg"},
+		{"bad weights", "face", []string{"--weights", dogPNG}, "weights"},
+		// face-api's SSD resizes every image to 512: another size is
+		// refused before any image is read.
+		{"ssd imgsz", "face-ssd", []string{"--imgsz", "416"}, "ImgSize 416: face-ssd runs at 512 only"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			args := append([]string{"detect", dogPNG, "--model", "face", "--no-save"}, tc.args...)
+			args := append([]string{"detect", dogPNG, dogPNG, "--model", tc.model, "--no-save"}, tc.args...)
 			_, stderr, err := execute(t, args...)
 			if err == nil {
 				t.Fatal("no error")
 			}
 			if msg := err.Error() + stderr; !strings.Contains(msg, tc.want) {
 				t.Errorf("error %q, stderr %q: want it to say %q", err, stderr, tc.want)
+			}
+			if strings.Contains(err.Error(), "images failed") {
+				t.Errorf("error %q: want it said once, before the images", err)
 			}
 		})
 	}

@@ -13,27 +13,33 @@ import (
 	"github.com/spf13/cobra"
 
 	"govision.dev/classify"
+	"govision.dev/detect"
 )
 
 // modelInfo is one row of `vision models`.
 type modelInfo struct {
-	Name    string  `json:"name"`
-	Task    string  `json:"task"`
-	Params  int     `json:"params"`
-	GFLOPs  float64 `json:"gflops"` // multiply-accumulates ×1e-9 at the default input
-	Input   int     `json:"input"`  // side of the default square input
-	Classes int     `json:"classes"`
-	Top1    float64 `json:"top1,omitempty"` // reference accuracy, %
-	Paper   string  `json:"paper"`
-	Weights string  `json:"weights"`          // the weight file's name
-	URL     string  `json:"url,omitempty"`    // where it is published
-	OnDisk  bool    `json:"on_disk"`          // found in the weights folder
-	Path    string  `json:"path,omitempty"`   // where, if so
-	Source  string  `json:"source,omitempty"` // of Top1 and the file
+	Name     string  `json:"name"`
+	Task     string  `json:"task"`
+	Params   int     `json:"params"`
+	GFLOPs   float64 `json:"gflops"` // multiply-accumulates ×1e-9 at the default input
+	Input    int     `json:"input"`  // side of the default square input
+	Classes  int     `json:"classes"`
+	Top1     float64 `json:"top1,omitempty"` // reference accuracy, %
+	Paper    string  `json:"paper"`
+	Weights  string  `json:"weights"`            // the weight file's name
+	URL      string  `json:"url,omitempty"`      // where it is published
+	Embedded bool    `json:"embedded,omitempty"` // built into vision (lenet5, the face detectors)
+	OnDisk   bool    `json:"on_disk"`            // found in the weights folder
+	Path     string  `json:"path,omitempty"`     // where, if so
+	Source   string  `json:"source,omitempty"`   // of Top1 and the file
 }
 
-// tasks are the zoos `vision models --task` knows.
-var tasks = []string{"classify"}
+// tasks are the zoos `vision models --task` knows, in the order it lists
+// them, and taskRows their rows.
+var (
+	tasks    = []string{"classify", "detect"}
+	taskRows = map[string]func(weightsDir string) ([]modelInfo, error){"classify": classifyRows, "detect": detectRows}
+)
 
 func newModelsCmd(g *globals) *cobra.Command {
 	var (
@@ -43,12 +49,16 @@ func newModelsCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "models",
 		Short: "List the models with their size, cost and whether their weights are on disk",
-		Long: `models lists every model vision can build: its name (as --model takes it),
-parameter count, GFLOPs at its default input size (multiply-accumulates of
-its convolutions and linear layers, the figure torchvision and the papers
-give: ResNet-50 4.1), the default input, the reference top-1 accuracy of its
-published weights, and whether the weight file is in the weights folder:
-$VISION_HOME/weights if VISION_HOME is set, else ` + "`<user cache dir>/govision/weights`" + `.`,
+		Long: `models lists every model vision can build, the classifiers then the
+detectors (--task classify or detect for one zoo): its name (as --model
+takes it), parameter count, GFLOPs at its default input size
+(multiply-accumulates of its convolutions and linear layers, the figure
+torchvision and the papers give: ResNet-50 4.1, YOLOv3 32.9, half of
+darknet's "65.86 Bn FLOPS"), the default input, the reference top-1 accuracy
+of a classifier's published weights, and whether the weight file is built
+in (lenet5's, the face detectors') or in the weights folder:
+$VISION_HOME/weights if VISION_HOME is set, else
+` + "`<user cache dir>/govision/weights`" + `.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if task != "" && !contains(tasks, task) {
@@ -59,21 +69,15 @@ $VISION_HOME/weights if VISION_HOME is set, else ` + "`<user cache dir>/govision
 				g.logf("%v", dirErr)
 			}
 			var rows []modelInfo
-			for _, name := range classify.Names() {
-				info, err := classify.Describe(name)
+			for _, t := range tasks {
+				if task != "" && task != t {
+					continue
+				}
+				r, err := taskRows[t](dir)
 				if err != nil {
 					return err
 				}
-				w := info.Weights
-				r := modelInfo{Name: name, Task: "classify", Params: info.Params, GFLOPs: float64(info.MACs) / 1e9,
-					Input: w.Preprocess.Size(), Classes: info.Classes, Top1: w.Top1, Paper: info.Paper,
-					Weights: w.FileName(name), URL: w.URL, Source: w.Source}
-				if dir != "" {
-					if p := filepath.Join(dir, r.Weights); fileExists(p) {
-						r.OnDisk, r.Path = true, p
-					}
-				}
-				rows = append(rows, r)
+				rows = append(rows, r...)
 			}
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), rows)
@@ -84,6 +88,59 @@ $VISION_HOME/weights if VISION_HOME is set, else ` + "`<user cache dir>/govision
 	cmd.Flags().StringVar(&task, "task", "", "list only this task's models: "+strings.Join(tasks, ", "))
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// classifyRows are the rows of classify's zoo; dir is the weights folder
+// ("" if there is none).
+func classifyRows(dir string) ([]modelInfo, error) {
+	var rows []modelInfo
+	for _, name := range classify.Names() {
+		info, err := classify.Describe(name)
+		if err != nil {
+			return nil, err
+		}
+		w := info.Weights
+		r := modelInfo{Name: name, Task: "classify", Params: info.Params, GFLOPs: float64(info.MACs) / 1e9,
+			Input: w.Preprocess.Size(), Classes: info.Classes, Top1: w.Top1, Paper: info.Paper,
+			Weights: w.FileName(name), URL: w.URL, Embedded: w.Embedded, Source: w.Source}
+		if dir != "" {
+			if p := filepath.Join(dir, r.Weights); fileExists(p) {
+				r.OnDisk, r.Path = true, p
+			}
+		}
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
+// detectRows are the rows of detect's zoo, the YOLO models then the face
+// detectors, whose weights are built in.
+func detectRows(dir string) ([]modelInfo, error) {
+	var rows []modelInfo
+	for _, name := range detect.Names() {
+		info, err := detect.Describe(name)
+		if err != nil {
+			return nil, err
+		}
+		w := info.Weights
+		r := modelInfo{Name: name, Task: "detect", Params: info.Params, GFLOPs: float64(info.MACs) / 1e9,
+			Input: info.Size, Classes: info.Classes, Paper: info.Paper, Weights: w.File, URL: w.URL}
+		if dir != "" {
+			if p := filepath.Join(dir, r.Weights); fileExists(p) {
+				r.OnDisk, r.Path = true, p
+			}
+		}
+		rows = append(rows, r)
+	}
+	for _, name := range detect.FaceNames() {
+		info, err := detect.DescribeFace(name)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, modelInfo{Name: name, Task: "detect", Params: info.Params, GFLOPs: float64(info.MACs) / 1e9,
+			Input: info.Size, Classes: 1, Paper: info.Paper, Weights: info.File, Embedded: true})
+	}
+	return rows, nil
 }
 
 func writeModels(w io.Writer, rows []modelInfo, dir string) error {
@@ -103,6 +160,8 @@ func writeModels(w io.Writer, rows []modelInfo, dir string) error {
 		}
 		disk := "missing"
 		switch {
+		case r.Embedded:
+			disk = "built in"
 		case r.OnDisk:
 			disk = "on disk"
 		case r.URL == "":

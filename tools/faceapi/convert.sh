@@ -1,8 +1,9 @@
 #!/bin/sh
 # convert.sh fetches face-api's published face detectors and converts them
-# to the files detect embeds (detect/models/: the tiny detector as
-# safetensors, the SSD as face-api's quantized manifest and shard), with face-api's
-# MIT licence beside them.
+# to the files detect embeds (detect/models/tiny_face_detector.safetensors
+# and ssd_mobilenetv1.safetensors: our parameter names, face-api's uint8
+# quantization kept as U8 codes with their min and scale in the metadata;
+# see detect.ConvertFaceAPI), with face-api's MIT licence beside them.
 #
 #   tools/faceapi/convert.sh [PACKAGE.tgz]
 #
@@ -26,6 +27,12 @@ tar -xzf "$tmp/face-api.tgz" -C "$tmp" package/LICENSE package/model package/pac
 got=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$tmp/package/package.json")
 [ "$got" = "$version" ] || { echo "convert.sh: got face-api $got, want $version" >&2; exit 1; }
 
-mkdir -p "$root/detect/models"
-cp "$tmp/package/LICENSE" "$root/detect/models/LICENSE.face-api"
-(cd "$root/detect" && go run ./internal/faceconvert "$tmp/package/model" "$root/detect/models")
+# Written aside, then put in place of detect/models whole: the folder holds
+# exactly what this script writes (go:embed takes all of it).
+mkdir "$tmp/models"
+cp "$tmp/package/LICENSE" "$tmp/models/LICENSE.face-api"
+(cd "$root/detect" && go run ./internal/faceconvert "$tmp/package/model" "$tmp/models")
+chmod 644 "$tmp/models"/*
+rm -rf "$root/detect/models"
+mv "$tmp/models" "$root/detect/models"
+chmod 755 "$root/detect/models"

@@ -19,9 +19,15 @@
 // For each image and model (face: TinyFaceDetectorOptions(), face-ssd:
 // SsdMobilenetv1Options(), both with face-api's defaults; face@320,0.2:
 // the tiny detector at input 320, threshold 0.2) it records the
-// detections (score; box x1, y1, x2, y2 in image pixels) and, for the tiny
-// detector's raw output for the first image at input 416, a layer-level
-// check.
+// detections (score; box x1, y1, x2, y2 in image pixels) and, for the
+// first image, two layer-level checks: the tiny detector's raw output at
+// input 416 (tinyRaw), and the SSD's outputs before NMS (ssdRaw: what
+// nets.ssdMobilenetv1.forward returns, outputLayer.ts's decoded boxes and
+// sigmoid scores for all 5118 anchors). ssdRaw keeps the fixture small: the
+// anchors of the ssdTop highest scores and every ssdStride-th anchor, each
+// with its index, face-api's default box (Output/extra_dim), decoded box
+// (ymin, xmin, ymax, xmax as fractions of the 512 square, unclipped) and
+// score, as float32 values printed to 9 significant digits (exact).
 
 'use strict';
 
@@ -30,6 +36,40 @@ const path = require('path');
 const tf = require('@tensorflow/tfjs');
 const faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js');
 const { PNG } = require('pngjs');
+
+// ssdTop and ssdStride choose the anchors of ssdRaw. The stride is
+// coprime with the 3 and 6 boxes per cell, so that every kind of default
+// box of every feature map is sampled.
+const ssdTop = 24;
+const ssdStride = 31;
+
+// f32 prints a float32 exactly, in its 9 significant digits.
+const f32 = (v) => Number(v.toPrecision(9));
+
+// ssdRaw runs face-api's SSD to its outputs before NMS and samples them.
+async function ssdRaw(input) {
+  const net = faceapi.nets.ssdMobilenetv1;
+  const { boxes, scores } = await net.forward(input);
+  const b = boxes[0].arraySync();
+  const s = Array.from(scores[0].dataSync());
+  const anchors = net.params.output_layer.extra_dim.arraySync()[0];
+  const shapes = { boxes: boxes[0].shape, scores: scores[0].shape, anchors: net.params.output_layer.extra_dim.shape };
+  boxes.forEach((t) => t.dispose());
+  scores.forEach((t) => t.dispose());
+  const picked = new Set();
+  s.map((v, i) => [v, i]).sort((x, y) => y[0] - x[0] || x[1] - y[1]).slice(0, ssdTop).forEach(([, i]) => picked.add(i));
+  for (let i = 0; i < s.length; i += ssdStride) picked.add(i);
+  const index = [...picked].sort((x, y) => x - y);
+  return {
+    shapes,
+    top: ssdTop,
+    stride: ssdStride,
+    index,
+    anchors: index.map((i) => anchors[i].map(f32)),
+    boxes: index.map((i) => b[i].map(f32)),
+    scores: index.map((i) => f32(s[i])),
+  };
+}
 
 async function main() {
   const [modelDir, out, ...images] = process.argv.slice(2);
@@ -78,6 +118,7 @@ async function main() {
       const raw = await faceapi.nets.tinyFaceDetector.forward(input, 416);
       entry.tinyRaw = Array.from(raw.dataSync());
       raw.dispose();
+      if (models['face-ssd']) entry.ssdRaw = await ssdRaw(input);
     }
     input.dispose();
     result.images.push(entry);

@@ -1,7 +1,9 @@
 #!/bin/sh
 # faceapi.sh writes detect/testdata/golden/faceapi/faceapi.json: what face-api
-# finds on three photos Debian ships, the reference detect's face tests
-# compare with (tools/golden/faceapi.js does the work).
+# finds on three photos Debian ships, and both networks' outputs before NMS
+# on the first, the reference detect's face tests compare with
+# (tools/golden/faceapi.js does the work; about three minutes on the tfjs
+# cpu backend).
 #
 # Needs: Node and npm (registry reachable), Go, and the Debian packages
 #   darknet (person.jpg), opencv-doc (messi5.jpg), python3-skimage (astronaut.png).

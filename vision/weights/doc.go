@@ -19,7 +19,9 @@
 //     instead (model.state_dict()).
 //   - safetensors: a little-endian uint64 header length, a JSON header
 //     giving each tensor's dtype, shape and data_offsets, then the data.
-//     The optional __metadata__ entry is read and ignored.
+//     The optional __metadata__ entry is ignored, except its
+//     "quantization/NAME" keys: tensor NAME is stored as U8 or U16 codes q
+//     and read as min + scale·q (see [Quantization]).
 //   - a TensorFlow.js weights manifest (a JSON array, the
 //     *-weights_manifest.json beside its .bin shards): see [LoadTFJS],
 //     which also reads uint8 and uint16 quantized tensors. [LoadFS] reads
@@ -67,6 +69,10 @@
 //
 // [Save] writes safetensors, always F32, names sorted, atomically: a
 // temporary file in the same folder, synced, then renamed over the target.
+// [SaveQuantized] stores chosen tensors as their uint8 or uint16 codes with
+// their min and scale (TensorFlow.js's quantization, which
+// [TFJSQuantization] reads from a manifest), so that a quantized model
+// keeps its size and Load gives back the same values.
 //
 // The functions of this package are safe for concurrent use.
 package weights

@@ -75,6 +75,32 @@ func ExampleSave() {
 	// Output: [2 3] [1 2 3 4 5 6]
 }
 
+// Store a tensor whose values are min + scale·q, q in 0…255, as one byte a
+// value; Load gives the same float32 values back.
+func ExampleSaveQuantized() {
+	dir, err := os.MkdirTemp("", "weights")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+
+	w, _ := tensor.FromData([]int{4}, []float32{-1, -0.5, 0, 126.5})
+	q := weights.Quantization{Dtype: "U8", Min: -1, Scale: 0.5} // codes 0, 1, 2, 255
+	path := filepath.Join(dir, "q.safetensors")
+	if err := weights.SaveQuantized(path, map[string]*tensor.Tensor{"w": w}, map[string]weights.Quantization{"w": q}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	ts, err := weights.Load(path)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(ts["w"].Data())
+	// Output: [-1 -0.5 0 126.5]
+}
+
 func ExampleAllowedGlobals() {
 	for _, g := range weights.AllowedGlobals()[:4] {
 		fmt.Println(g)

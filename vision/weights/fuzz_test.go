@@ -122,6 +122,7 @@ func FuzzLoadPTH(f *testing.F) {
 func FuzzLoadSafetensors(f *testing.F) {
 	seedFixtures(f, "*.safetensors")
 	f.Add(safetensorsFile(`{"a":{"dtype":"BF16","shape":[2,1],"data_offsets":[0,4]},"__metadata__":{}}`, []byte{1, 2, 3, 4}))
+	f.Add(safetensorsFile(`{"__metadata__":{"quantization/a":"{\"min\":-1,\"scale\":0.5}"},"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}`, []byte{1, 2, 3, 4}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ts, err := loadSafetensors("fuzz.safetensors", bytes.NewReader(b), int64(len(b)))
 		checkLoaded(t, ts, err, len(b))

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"govision.dev/vision/tensor"
@@ -25,7 +26,7 @@ const maxHeader = 100 << 20
 // safetensorsDtypes are the dtypes Load reads, by their safetensors names.
 var safetensorsDtypes = map[string]dtype{
 	"F32": dtF32, "F16": dtF16, "BF16": dtBF16, "F64": dtF64,
-	"I64": dtI64, "I32": dtI32, "I16": dtI16, "I8": dtI8, "U8": dtU8, "BOOL": dtBool,
+	"I64": dtI64, "I32": dtI32, "I16": dtI16, "I8": dtI8, "U16": dtU16, "U8": dtU8, "BOOL": dtBool,
 }
 
 // tensorInfo is a header entry.
@@ -56,7 +57,11 @@ func loadSafetensors(name string, r io.ReaderAt, size int64) (map[string]*tensor
 	if _, err := r.ReadAt(header, 8); err != nil {
 		return nil, formatErr(name, "", "reading the safetensors header: %v", err)
 	}
-	infos, err := parseHeader(name, header)
+	infos, meta, err := parseHeader(name, header)
+	if err != nil {
+		return nil, err
+	}
+	quant, err := parseQuantization(name, meta, infos)
 	if err != nil {
 		return nil, err
 	}
@@ -104,6 +109,9 @@ func loadSafetensors(name string, r io.ReaderAt, size int64) (map[string]*tensor
 		if err := readValues(sr, data, ti.dt, binary.LittleEndian, buf); err != nil {
 			return nil, formatErr(name, ti.name, "reading %d bytes at offset %d: %v", ti.DataOffsets[1]-ti.DataOffsets[0], dataStart+ti.DataOffsets[0], err)
 		}
+		if q, ok := quant[ti.name]; ok {
+			q.dequantize(data)
+		}
 		t, err := tensor.FromData(intsOf(ti.Shape), data)
 		if err != nil {
 			return nil, formatErr(name, ti.name, "%v", err)
@@ -114,60 +122,59 @@ func loadSafetensors(name string, r io.ReaderAt, size int64) (map[string]*tensor
 }
 
 // parseHeader decodes the JSON header: an object of tensor entries plus an
-// optional "__metadata__" object of strings. Names must be unique.
-func parseHeader(name string, header []byte) ([]*tensorInfo, error) {
+// optional "__metadata__" object of strings, returned as meta. Names must
+// be unique.
+func parseHeader(name string, header []byte) (infos []*tensorInfo, meta map[string]string, err error) {
 	dec := json.NewDecoder(bytes.NewReader(header))
 	dec.UseNumber()
 	bad := func(err error) error {
 		return formatErr(name, "", "safetensors header is not a JSON object of tensors: %v", err)
 	}
 	if tok, err := dec.Token(); err != nil {
-		return nil, bad(err)
+		return nil, nil, bad(err)
 	} else if tok != json.Delim('{') {
-		return nil, bad(fmt.Errorf("starts with %v", tok))
+		return nil, nil, bad(fmt.Errorf("starts with %v", tok))
 	}
-	var infos []*tensorInfo
 	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil, bad(err)
+			return nil, nil, bad(err)
 		}
 		key, ok := tok.(string)
 		if !ok {
-			return nil, bad(fmt.Errorf("key %v", tok))
+			return nil, nil, bad(fmt.Errorf("key %v", tok))
 		}
 		if seen[key] {
-			return nil, formatErr(name, key, "named twice in the safetensors header")
+			return nil, nil, formatErr(name, key, "named twice in the safetensors header")
 		}
 		seen[key] = true
 		if key == "__metadata__" {
-			var meta map[string]string
 			if err := dec.Decode(&meta); err != nil {
-				return nil, formatErr(name, "", "safetensors __metadata__ is not an object of strings: %v", err)
+				return nil, nil, formatErr(name, "", "safetensors __metadata__ is not an object of strings: %v", err)
 			}
 			continue
 		}
 		ti := &tensorInfo{name: key}
 		if err := dec.Decode(ti); err != nil {
-			return nil, formatErr(name, key, "bad safetensors header entry: %v", err)
+			return nil, nil, formatErr(name, key, "bad safetensors header entry: %v", err)
 		}
 		dt, ok := safetensorsDtypes[ti.Dtype]
 		if !ok {
-			return nil, formatErr(name, key, "dtype %q is not supported (want F32, F16, BF16, F64 or an integer type)", ti.Dtype)
+			return nil, nil, formatErr(name, key, "dtype %q is not supported (want F32, F16, BF16, F64 or an integer type)", ti.Dtype)
 		}
 		ti.dt = dt
 		infos = append(infos, ti)
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace
-		return nil, bad(err)
+		return nil, nil, bad(err)
 	}
 	// Only padding may follow.
 	rest := header[dec.InputOffset():]
 	if len(bytes.TrimRight(rest, " \t\r\n\x00")) != 0 {
-		return nil, formatErr(name, "", "safetensors header has %d bytes after its JSON object", len(rest))
+		return nil, nil, formatErr(name, "", "safetensors header has %d bytes after its JSON object", len(rest))
 	}
-	return infos, nil
+	return infos, meta, nil
 }
 
 // Save writes tensors to path as safetensors: dtype F32, names in sorted
@@ -178,8 +185,22 @@ func parseHeader(name string, header []byte) ([]*tensorInfo, error) {
 // temporary file is removed. Names must be non-empty and must not be
 // "__metadata__", and must be valid UTF-8 (JSON strings); a nil tensor is
 // an error.
-func Save(path string, tensors map[string]*tensor.Tensor) (err error) {
-	names := make([]string, 0, len(tensors))
+func Save(path string, tensors map[string]*tensor.Tensor) error {
+	return SaveQuantized(path, tensors, nil)
+}
+
+// SaveQuantized writes tensors as Save does, except the ones quant names:
+// each of those is stored as its integer codes, U8 or U16, with its min
+// and scale in __metadata__ (see Quantization: the key
+// "quantization/NAME"), so that Load gives back exactly its values at a
+// quarter (or half) of their float32 size. The data holds the F32 tensors
+// first, then the U16 ones, then the U8 ones, each group in name order, so
+// every tensor starts aligned to its element size. A value that is not
+// min + scale·q for an integer code q (a tensor changed since it was
+// loaded, or a quantization that is not its own) is an error naming the
+// tensor, as is a quantization of a tensor tensors does not hold.
+func SaveQuantized(path string, tensors map[string]*tensor.Tensor, quant map[string]Quantization) (err error) {
+	entries := make([]savedTensor, 0, len(tensors))
 	for k, t := range tensors {
 		if k == "" || k == "__metadata__" || !utf8.ValidString(k) {
 			return fmt.Errorf("weights: save %s: %q cannot name a tensor", path, k)
@@ -187,10 +208,28 @@ func Save(path string, tensors map[string]*tensor.Tensor) (err error) {
 		if t == nil {
 			return fmt.Errorf("weights: save %s: tensor %q is nil", path, k)
 		}
-		names = append(names, k)
+		e := savedTensor{name: k, t: t, dt: dtF32}
+		if q, ok := quant[k]; ok {
+			if e.codes, err = q.codes(t); err != nil {
+				return fmt.Errorf("weights: save %s: tensor %q: %w", path, k, err)
+			}
+			e.dt, e.quant = quantDtypes[q.Dtype].dt, &q
+		}
+		entries = append(entries, e)
 	}
-	sort.Strings(names)
-	header := safetensorsHeader(names, tensors)
+	for k := range quant {
+		if tensors[k] == nil {
+			return fmt.Errorf("weights: save %s: a quantization for tensor %q, which is not saved", path, k)
+		}
+	}
+	// In data order: by decreasing element size, then by name.
+	sort.Slice(entries, func(i, j int) bool {
+		if a, b := entries[i].dt.size, entries[j].dt.size; a != b {
+			return a > b
+		}
+		return entries[i].name < entries[j].name
+	})
+	header := safetensorsHeader(entries)
 
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -209,8 +248,14 @@ func Save(path string, tensors map[string]*tensor.Tensor) (err error) {
 	w.Write(lenBuf[:])
 	w.Write(header)
 	buf := make([]byte, chunkBytes)
-	for _, k := range names {
-		data := tensors[k].Data()
+	for _, e := range entries {
+		if e.quant != nil {
+			if err := writeCodes(w, e.codes, e.dt.size, buf); err != nil {
+				return err
+			}
+			continue
+		}
+		data := e.t.Data()
 		for len(data) > 0 {
 			n := min(len(data), chunkBytes/4)
 			for i, v := range data[:n] {
@@ -245,29 +290,74 @@ func Save(path string, tensors map[string]*tensor.Tensor) (err error) {
 	return nil
 }
 
-// safetensorsHeader builds the JSON header for the sorted names, padded
-// with spaces to a multiple of 8 bytes.
-func safetensorsHeader(names []string, tensors map[string]*tensor.Tensor) []byte {
+// savedTensor is a tensor as SaveQuantized writes it: F32 values, or
+// integer codes of dtype dt (U8, U16) with their quantization.
+type savedTensor struct {
+	name  string
+	t     *tensor.Tensor
+	dt    dtype
+	quant *Quantization
+	codes []uint16
+}
+
+// writeCodes writes codes as little-endian integers of size bytes (1 or 2).
+func writeCodes(w io.Writer, codes []uint16, size int, buf []byte) error {
+	for len(codes) > 0 {
+		n := min(len(codes), chunkBytes/2)
+		for i, c := range codes[:n] {
+			if size == 1 {
+				buf[i] = byte(c)
+			} else {
+				binary.LittleEndian.PutUint16(buf[2*i:], c)
+			}
+		}
+		if _, err := w.Write(buf[:size*n]); err != nil {
+			return err
+		}
+		codes = codes[n:]
+	}
+	return nil
+}
+
+// safetensorsHeader builds the JSON header for the entries, in data
+// order: __metadata__ first when a tensor is quantized (its keys sorted),
+// then the tensors by name; padded with spaces to a multiple of 8 bytes.
+func safetensorsHeader(entries []savedTensor) []byte {
 	var b bytes.Buffer
 	b.WriteByte('{')
+	offsets := make(map[string][2]int64, len(entries))
 	var off int64
-	for i, k := range names {
-		t := tensors[k]
-		if i > 0 {
+	meta := map[string]string{}
+	for _, e := range entries {
+		end := off + int64(e.dt.size)*int64(e.t.Len())
+		offsets[e.name] = [2]int64{off, end}
+		off = end
+		if e.quant != nil {
+			meta[quantizationKey+e.name] = e.quant.metadata()
+		}
+	}
+	if len(meta) > 0 {
+		m, _ := json.Marshal(meta) // strings always marshal; keys sorted
+		b.WriteString(`"__metadata__":`)
+		b.Write(m)
+	}
+	byName := slices.Clone(entries)
+	slices.SortFunc(byName, func(x, y savedTensor) int { return strings.Compare(x.name, y.name) })
+	for _, e := range byName {
+		if b.Len() > 1 {
 			b.WriteByte(',')
 		}
-		key, _ := json.Marshal(k) // a string always marshals
+		key, _ := json.Marshal(e.name) // a string always marshals
 		b.Write(key)
-		b.WriteString(`:{"dtype":"F32","shape":[`)
-		for j, d := range t.Shape() {
+		b.WriteString(`:{"dtype":"` + e.dt.name + `","shape":[`)
+		for j, d := range e.t.Shape() {
 			if j > 0 {
 				b.WriteByte(',')
 			}
 			b.WriteString(strconv.Itoa(d))
 		}
-		end := off + 4*int64(t.Len())
-		fmt.Fprintf(&b, `],"data_offsets":[%d,%d]}`, off, end)
-		off = end
+		o := offsets[e.name]
+		fmt.Fprintf(&b, `],"data_offsets":[%d,%d]}`, o[0], o[1])
 	}
 	b.WriteByte('}')
 	for b.Len()%8 != 0 {

@@ -240,11 +240,3 @@ func tfjsStored(w tfjsWeight) (dtype, int, error) {
 	}
 	return dt, dt.size, nil
 }
-
-// dtU16 reads uint16 codes (tfjs's uint16 quantization; safetensors has no
-// U16 in Load's list).
-var dtU16 = dtype{"U16", 2, func(dst []float32, src []byte, o binary.ByteOrder) {
-	for i := range dst {
-		dst[i] = float32(o.Uint16(src[2*i:]))
-	}
-}}

@@ -186,6 +186,11 @@ var (
 			dst[i] = float32(int8(src[i]))
 		}
 	}}
+	dtU16 = dtype{"U16", 2, func(dst []float32, src []byte, o binary.ByteOrder) {
+		for i := range dst {
+			dst[i] = float32(o.Uint16(src[2*i:]))
+		}
+	}}
 	dtU8 = dtype{"U8", 1, func(dst []float32, src []byte, _ binary.ByteOrder) {
 		for i := range dst {
 			dst[i] = float32(src[i])

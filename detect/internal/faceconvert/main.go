@@ -1,36 +1,25 @@
 // Command faceconvert converts face-api's published face detector weights
-// (TensorFlow.js manifests and uint8-quantized shards) to safetensors with
-// detect's parameter names, the files detect embeds in models/. It is run
-// by tools/faceapi/convert.sh:
+// (TensorFlow.js manifests and uint8-quantized shards) to the safetensors
+// files detect embeds in models/, with detect's parameter names and
+// face-api's uint8 codes kept (detect.ConvertFaceAPI). It is run by
+// tools/faceapi/convert.sh:
 //
 //	go run ./internal/faceconvert MODELDIR OUTDIR
 //
 // MODELDIR is the model/ folder of the @vladmandic/face-api npm package.
-// The tiny detector is written as safetensors of face-api's dequantized
-// float32 (min + scale·q), so it gives exactly what the original gives.
-// The SSD is embedded as face-api's own uint8-quantized manifest and shard
-// (5.6 MB, against 22 MB of float32): they are checked to load into
-// detect's network and copied byte for byte.
+// Each converted file is loaded back and checked against the manifest:
+// the same float32 values, to the bit.
 package main
 
 import (
-	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 
 	"govision.dev/detect"
 	"govision.dev/vision/nn"
-	"govision.dev/vision/weights"
 )
-
-// manifests are face-api's file for each of detect's face models, and the
-// name of our converted file.
-// An out of "" keeps face-api's files (the manifest and its shards).
-var manifests = []struct{ model, manifest, out string }{
-	{"face", "tiny_face_detector_model-weights_manifest.json", "tiny_face_detector.safetensors"},
-	{"face-ssd", "ssd_mobilenetv1_model-weights_manifest.json", ""},
-}
 
 func main() {
 	if len(os.Args) != 3 {
@@ -44,60 +33,55 @@ func main() {
 }
 
 func run(modelDir, outDir string) error {
-	for _, m := range manifests {
-		if !detect.IsFace(m.model) {
-			fmt.Fprintf(os.Stderr, "faceconvert: %s: not built yet, skipped\n", m.model)
-			continue
-		}
-		d, err := detect.NewFace(m.model)
+	for _, name := range detect.FaceNames() {
+		info, err := detect.DescribeFace(name)
 		if err != nil {
 			return err
 		}
-		if err := d.Load(filepath.Join(modelDir, m.manifest)); err != nil {
+		manifest := filepath.Join(modelDir, info.TFJS)
+		out := filepath.Join(outDir, info.File)
+		if err := detect.ConvertFaceAPI(name, manifest, out); err != nil {
 			return err
 		}
-		if m.out == "" {
-			if err := copyTFJS(modelDir, m.manifest, outDir); err != nil {
-				return err
-			}
-			fmt.Printf("%s: %s copied (%d parameters)\n", m.model, m.manifest, nn.NumParams(d.Module()))
-			continue
-		}
-		out := filepath.Join(outDir, m.out)
-		if err := weights.Save(out, nn.StateDict(d.Module())); err != nil {
+		if err := sameWeights(name, manifest, out); err != nil {
 			return err
 		}
-		fmt.Printf("%s: %s → %s (%d parameters)\n", m.model, m.manifest, out, nn.NumParams(d.Module()))
+		st, err := os.Stat(out)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s: %s → %s (%d parameters, %d bytes)\n", name, info.TFJS, out, info.Params, st.Size())
 	}
 	return nil
 }
 
-// copyTFJS copies a manifest and the shards it names from dir to outDir.
-func copyTFJS(dir, manifest, outDir string) error {
-	b, err := os.ReadFile(filepath.Join(dir, manifest))
+// sameWeights loads the manifest and the converted file into two
+// detectors and compares every tensor bit for bit.
+func sameWeights(name, manifest, converted string) error {
+	a, err := detect.NewFace(name)
 	if err != nil {
 		return err
 	}
-	var groups []struct {
-		Paths []string `json:"paths"`
+	if err := a.Load(manifest); err != nil {
+		return err
 	}
-	if err := json.Unmarshal(b, &groups); err != nil {
-		return fmt.Errorf("%s: %w", manifest, err)
+	b, err := detect.NewFace(name)
+	if err != nil {
+		return err
 	}
-	files := []string{manifest}
-	for _, g := range groups {
-		files = append(files, g.Paths...)
+	if err := b.Load(converted); err != nil {
+		return err
 	}
-	for _, f := range files {
-		if !filepath.IsLocal(f) {
-			return fmt.Errorf("%s: shard %q leaves the folder", manifest, f)
+	bs := nn.StateDict(b.Module())
+	for k, v := range nn.StateDict(a.Module()) {
+		w := bs[k]
+		if w == nil || w.Len() != v.Len() {
+			return fmt.Errorf("%s: %s: %s is missing or of another size", name, converted, k)
 		}
-		b, err := os.ReadFile(filepath.Join(dir, f))
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(outDir, f), b, 0o644); err != nil {
-			return err
+		for i, x := range v.Data() {
+			if math.Float32bits(x) != math.Float32bits(w.Data()[i]) {
+				return fmt.Errorf("%s: %s: %s[%d] is %g, the manifest gives %g", name, converted, k, i, w.Data()[i], x)
+			}
 		}
 	}
 	return nil
