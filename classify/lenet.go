@@ -69,7 +69,8 @@ var lenetModels = []entry{{
 		// normalisation maps black to −0.1 and white to 1.175 (§II.B).
 		Preprocess: Preprocess{Resize: 28, Crop: 28, Pad: 2, Gray: true,
 			Mean: [3]float32{0.1 / 1.275}, Std: [3]float32{1 / 1.275}},
-		Labels: MNIST},
+		Labels:      MNIST,
+		Temperature: 30},
 }}
 
 // lenetTable is Table I of the paper: the S2 feature maps each C3 feature

@@ -201,7 +201,7 @@ func (m *Model) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 type Prediction struct {
 	Class int     `json:"class"` // class index
 	Label string  `json:"label"` // its name in the model's label set
-	Prob  float64 `json:"prob"`  // softmax of the logits
+	Prob  float64 `json:"prob"`  // softmax of the logits (over Weights.Temperature)
 }
 
 // Predict preprocesses img as the model's weights expect, classifies it and
@@ -222,7 +222,15 @@ func (m *Model) Predict(img image.Image, k int) ([]Prediction, error) {
 	if err != nil {
 		return nil, err
 	}
-	return TopK(y.Data()[:m.classes], k, m.weights.Labels), nil
+	logits := y.Data()[:m.classes]
+	if t := m.weights.Temperature; t > 0 && t != 1 {
+		scaled := make([]float32, len(logits))
+		for i, v := range logits {
+			scaled[i] = float32(float64(v) / t)
+		}
+		logits = scaled
+	}
+	return TopK(logits, k, m.weights.Labels), nil
 }
 
 // TopK returns the k classes of the highest logits with their softmax

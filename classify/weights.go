@@ -52,6 +52,12 @@ type Weights struct {
 	Preprocess Preprocess
 	// Labels names the classes, index by index.
 	Labels LabelSet
+	// Temperature divides the logits before the softmax whose
+	// probabilities Predict reports, as the training loss divided them
+	// (0 means 1): LeNet-5's RBF outputs are negated squared distances in
+	// the hundreds, trained as CE(logits/30), and a plain softmax of them
+	// reports 100% for every digit.
+	Temperature float64
 }
 
 // FileName is the name the weight file of model goes by: File, or
