@@ -236,7 +236,7 @@ func conv2D(fn string, dst, src, weight []float32, pw *packedGroups, p ConvParam
 		depthwise(dst, src, weight, q, oh, ow, ep)
 	case q.KH == 1 && q.KW == 1 && q.StrideH == 1 && q.StrideW == 1 && q.PadH == 0 && q.PadW == 0:
 		conv1x1(dst, src, weight, pw, q, ep)
-	case q.StrideH == 1 && q.StrideW == 1 && cg*q.KH*q.KW >= paddedMinK:
+	case q.StrideH == 1 && q.StrideW == 1 && cg*q.KH*q.KW >= paddedMin():
 		convPadded(dst, src, weight, pw, q, oh, ow, ep)
 	default:
 		convIm2col(dst, src, weight, pw, q, oh, ow, ep)
@@ -317,7 +317,9 @@ func (f *fusedEpilogue) release() {
 //
 // pw, when not nil, is w already packed by packPanelsA with the current
 // kernel (a PackedConv's group).
-func (f *fusedEpilogue) gemm(m, n, k int, w, pw []float32, packer panelPacker, c []float32, ldc, oc0 int, then tileFunc) {
+//
+// direct, when not nil, is B read in place and packer is not used.
+func (f *fusedEpilogue) gemm(m, n, k int, w, pw []float32, packer panelPacker, direct *directB, c []float32, ldc, oc0 int, then tileFunc) {
 	var rep *rowEpilogue
 	if f.scale != nil || f.clampLo || f.clampHi || f.leaky {
 		rep = &rowEpilogue{lo: f.lo, hi: f.hi, clampLo: f.clampLo, clampHi: f.clampHi, leaky: f.leaky, slope: f.slope}
@@ -336,7 +338,7 @@ func (f *fusedEpilogue) gemm(m, n, k int, w, pw []float32, packer panelPacker, c
 			}
 		}
 	}
-	sgemmBlocked(gemm, false, m, n, k, 1, w, k, pw, packer, 0, c, ldc, rep, post)
+	sgemmBlocked(gemm, false, m, n, k, 1, w, k, pw, packer, direct, 0, c, ldc, rep, post)
 }
 
 // conv1x1 is a pointwise convolution: per image and group, the weights
@@ -349,7 +351,7 @@ func conv1x1(dst, src, weight []float32, pw *packedGroups, p ConvParams, ep *Epi
 		for g := 0; g < p.Groups; g++ {
 			x := src[(n*p.C+g*cg)*hw:]
 			y := dst[(n*p.OutC+g*ocg)*hw:]
-			f.gemm(ocg, hw, cg, weight[g*ocg*cg:], pw.group(g), matrixPacker(false, x, hw), y, hw, g*ocg, nil)
+			f.gemm(ocg, hw, cg, weight[g*ocg*cg:], pw.group(g), matrixPacker(false, x, hw), nil, y, hw, g*ocg, nil)
 		}
 	}
 }
@@ -368,7 +370,7 @@ func convIm2col(dst, src, weight []float32, pw *packedGroups, p ConvParams, oh, 
 		for g := 0; g < p.Groups; g++ {
 			img := src[(n*p.C+g*cg)*p.H*p.W:]
 			y := dst[(n*p.OutC+g*ocg)*ohw:]
-			f.gemm(ocg, ohw, k, weight[g*ocg*k:], pw.group(g), im2colPacker(img, p, oh, ow), y, ohw, g*ocg, nil)
+			f.gemm(ocg, ohw, k, weight[g*ocg*k:], pw.group(g), im2colPacker(img, p, oh, ow), nil, y, ohw, g*ocg, nil)
 		}
 	}
 }

@@ -7,6 +7,24 @@ package accel
 // 144 and 288 (416×416, 208×208) 15–30% slower.
 const paddedMinK = 512
 
+// directMinK is paddedMinK when the micro-kernel reads B in place
+// (gemmKernel.direct): with no packing left, the padded grid wins from
+// shallower GEMMs. Best of 15 interleaved runs at one thread, 3x3 stride 1
+// (YOLOv3-tiny's and ResNet's layers): against im2colPacker, 1.12× at K =
+// 144 (16→32 at 208×208), 1.31× at K = 288, 1.30–1.62× at K = 576 to
+// 3456, about even at 13×13 with K = 2304 and 4608, and 0.83× at K = 27
+// (3→16 at 416×416, where the output dominates).
+const directMinK = 128
+
+// paddedMin is the least depth for which Conv2D takes convPadded with the
+// current micro-kernel.
+func paddedMin() int {
+	if gemm.direct != nil {
+		return directMinK
+	}
+	return paddedMinK
+}
+
 // convPadded is the implicit GEMM for stride-1 convolutions, on a padded
 // grid. The input is copied once into a zero-padded image [Cg, Hp, Wp]
 // (Hp = H + 2·PadH, Wp = W + 2·PadW) and the output is computed on the
@@ -23,16 +41,33 @@ const paddedMinK = 512
 //
 // Copying the image in and the tiles out costs about as much as the packing
 // it saves when the GEMM is shallow, so Conv2D takes this path only from
-// paddedMinK rows of B up.
+// paddedMinK rows of B up. With a direct micro-kernel (AVX-512) B is not
+// packed at all: the kernel reads each row's stretch where it lies in the
+// padded image (offsets from paddedOffsets), and the path pays from
+// directMinK rows up.
 func convPadded(dst, src, weight []float32, pw *packedGroups, p ConvParams, oh, ow int, ep *Epilogue) {
 	cg, ocg := p.C/p.Groups, p.OutC/p.Groups
 	k := cg * p.KH * p.KW
 	hp, wp := p.H+2*p.PadH, p.W+2*p.PadW
 	nc := (oh-1)*wp + ow // the padded-grid columns that hold outputs
-	padBuf, outBuf := getBuf(cg*hp*wp), getBuf(ocg*nc)
+	padLen := cg * hp * wp
+	// With a direct micro-kernel, B is not packed at all: its rows are read
+	// where they lie in the padded image, at these offsets, and the last
+	// tile's reads run up to nr−1 floats past the image (zeroed slack).
+	var offs []int
+	if gemm.direct != nil {
+		offs = paddedOffsets(p, hp, wp)
+		padLen = offs[len(offs)-1] + roundUp(nc, gemm.nr)
+	}
+	padBuf, outBuf := getBuf(padLen), getBuf(ocg*nc)
 	defer putBuf(padBuf)
 	defer putBuf(outBuf)
-	pad, out := *padBuf, *outBuf
+	pad, out := (*padBuf)[:padLen], *outBuf
+	clear(pad[cg*hp*wp:])
+	var direct *directB
+	if offs != nil {
+		direct = newDirectB(pad, offs, nc, gemm.nr)
+	}
 	f := newFusedEpilogue(ep, p.OutC)
 	defer f.release()
 	for n := 0; n < p.N; n++ {
@@ -40,10 +75,34 @@ func convPadded(dst, src, weight []float32, pw *packedGroups, p ConvParams, oh, 
 			img := src[(n*p.C+g*cg)*p.H*p.W:]
 			padImage(pad, img, cg, p.H, p.W, p.PadH, p.PadW)
 			y := dst[(n*p.OutC+g*ocg)*oh*ow:]
-			f.gemm(ocg, nc, k, weight[g*ocg*k:], pw.group(g), paddedPacker(pad, p, hp, wp), out, nc, g*ocg,
+			var packer panelPacker
+			if direct == nil {
+				packer = paddedPacker(pad, p, hp, wp)
+			}
+			f.gemm(ocg, nc, k, weight[g*ocg*k:], pw.group(g), packer, direct, out, nc, g*ocg,
 				func(i, h, j, w int) { cropTile(y, out, nc, oh, ow, wp, i, h, j, w) })
 		}
 	}
+}
+
+// paddedOffsets returns, for each row r of the lowered matrix (input
+// channel ci, kernel tap ki, kj, in the weights' order), where its
+// stretch starts in the padded image [Cg, hp, wp]:
+//
+//	offs[r] = ci·hp·wp + ki·DilationH·wp + kj·DilationW
+//
+// increasing with r, so the last is the largest.
+func paddedOffsets(p ConvParams, hp, wp int) []int {
+	cg := p.C / p.Groups
+	offs := make([]int, 0, cg*p.KH*p.KW)
+	for ci := 0; ci < cg; ci++ {
+		for ki := 0; ki < p.KH; ki++ {
+			for kj := 0; kj < p.KW; kj++ {
+				offs = append(offs, ci*hp*wp+ki*p.DilationH*wp+kj*p.DilationW)
+			}
+		}
+	}
+	return offs
 }
 
 // cropTile copies the finished tile (rows i..i+h, columns j..j+w) of the

@@ -176,6 +176,9 @@ type gemmKernel struct {
 	// with c not read when beta is 0, then runs ep on it (nil: nothing).
 	// k ≥ 1.
 	tile func(k int, a, b, c []float32, ldc int, alpha, beta float32, ep *tileEpilogue)
+	// direct, if not nil, is tile with B read in place: rows p0..p0+k of
+	// d, columns j..j+nr (see directB).
+	direct func(k int, a []float32, d *directB, j, p0 int, c []float32, ldc int, alpha, beta float32, ep *tileEpilogue)
 }
 
 // Flags of a micro-kernel call; internal/asmgen emits the same values.
@@ -186,6 +189,33 @@ const (
 	tileClampHi             // y = min(y, hi)
 	tileLeaky               // y = max(y, slope·y), slope in [0, 1]
 )
+
+// directB is a B that a kernel's direct variant reads in place: row p
+// of B is base[offs[p]:], so that B[p][j] = base[offs[p]+j]. A kernel
+// reads whole nr-wide tiles, so base holds at least maxOff plus n rounded
+// up to a multiple of nr floats (newDirectB checks).
+type directB struct {
+	base   []float32
+	offs   []int
+	maxOff int
+}
+
+// newDirectB returns the in-place B of n columns with rows at offs in
+// base, panicking if a row's last read would fall outside base.
+func newDirectB(base []float32, offs []int, n, nr int) *directB {
+	d := &directB{base: base, offs: offs}
+	for _, o := range offs {
+		if o < 0 {
+			panic("accel: directB: negative row offset")
+		}
+		d.maxOff = max(d.maxOff, o)
+	}
+	if d.maxOff+roundUp(n, nr) > len(base) {
+		panic(fmt.Sprintf("accel: directB: rows up to offset %d, %d columns read in %d-wide tiles, need %d floats, have %d",
+			d.maxOff, n, nr, d.maxOff+roundUp(n, nr), len(base)))
+	}
+	return d
+}
 
 // gemmMaxMR bounds mr over every micro-kernel.
 const gemmMaxMR = 8
@@ -315,13 +345,16 @@ func matrixPacker(trans bool, b []float32, ldb int) panelPacker {
 // order, so every element sees the same sequence of additions whatever the
 // thread count.
 func sgemmPacked(kern gemmKernel, transA bool, m, n, k int, alpha float32, a []float32, lda int, packB panelPacker, beta float32, c []float32, ldc int, rep *rowEpilogue, post tileFunc) {
-	sgemmBlocked(kern, transA, m, n, k, alpha, a, lda, nil, packB, beta, c, ldc, rep, post)
+	sgemmBlocked(kern, transA, m, n, k, alpha, a, lda, nil, packB, nil, beta, c, ldc, rep, post)
 }
 
 // sgemmBlocked is sgemmPacked, with A's panels read from aPacked when it is
 // not nil: A packed once, in advance, by packPanelsA with the same kernel,
 // so that a convolution's weights are not repacked on every call.
-func sgemmBlocked(kern gemmKernel, transA bool, m, n, k int, alpha float32, a []float32, lda int, aPacked []float32, packB panelPacker, beta float32, c []float32, ldc int, rep *rowEpilogue, post tileFunc) {
+//
+// direct, when not nil, replaces packB: B is read in place by the
+// kernel's direct variant (kern.direct must exist), nothing is packed.
+func sgemmBlocked(kern gemmKernel, transA bool, m, n, k int, alpha float32, a []float32, lda int, aPacked []float32, packB panelPacker, direct *directB, beta float32, c []float32, ldc int, rep *rowEpilogue, post tileFunc) {
 	mr, nr := kern.mr, kern.nr
 	mPanels := (m + mr - 1) / mr
 	kc0 := min(k, gemmKC)
@@ -332,9 +365,12 @@ func sgemmBlocked(kern gemmKernel, transA bool, m, n, k int, alpha float32, a []
 		defer putBuf(bufA)
 		ap = *bufA
 	}
-	bufB := getBuf(nc0 * kc0)
-	defer putBuf(bufB)
-	bp := *bufB
+	var bp []float32
+	if direct == nil {
+		bufB := getBuf(nc0 * kc0)
+		defer putBuf(bufB)
+		bp = *bufB
+	}
 
 	for jc := 0; jc < n; jc += gemmNC {
 		nc := min(n-jc, gemmNC)
@@ -351,11 +387,11 @@ func sgemmBlocked(kern gemmKernel, transA bool, m, n, k int, alpha float32, a []
 			// task packs packBGroup panels at a time just before using
 			// them, while they stay in L2. Otherwise the tasks of a column
 			// chunk share its panels, packed first.
-			packOwn := g.mBlocks == 1
+			packOwn := g.mBlocks == 1 && direct == nil
 			packPanels := func(p0, p1 int) {
 				packB(pc, kc, jc+p0*nr, min(p1*nr, nc)-p0*nr, nr, bp[p0*nr*kc:p1*nr*kc])
 			}
-			if !packOwn {
+			if !packOwn && direct == nil {
 				bGroups := (nPanels + packBGroup - 1) / packBGroup
 				parallelFor(bGroups, func(t int) {
 					packPanels(t*packBGroup, min(nPanels, (t+1)*packBGroup))
@@ -380,7 +416,19 @@ func sgemmBlocked(kern gemmKernel, transA bool, m, n, k int, alpha float32, a []
 					}
 					j := jc + jp*nr
 					w := min(nr, jc+nc-j)
-					bpan := bp[jp*nr*kc : (jp+1)*nr*kc]
+					var bpan []float32
+					if direct == nil {
+						bpan = bp[jp*nr*kc : (jp+1)*nr*kc]
+					}
+					// tile runs the kernel on the A panel at row i into
+					// c (leading dimension ld).
+					tile := func(apan, c []float32, ld int, alpha, beta float32, tep *tileEpilogue) {
+						if direct != nil {
+							kern.direct(kc, apan, direct, j, pc, c, ld, alpha, beta, tep)
+						} else {
+							kern.tile(kc, apan, bpan, c, ld, alpha, beta, tep)
+						}
+					}
 					for i := i0; i < i1; i += mr {
 						h := min(mr, m-i)
 						apan := ap[(i/mr)*mr*kc : (i/mr+1)*mr*kc]
@@ -390,12 +438,12 @@ func sgemmBlocked(kern gemmKernel, transA bool, m, n, k int, alpha float32, a []
 							tep = &ep
 						}
 						if h == mr && w == nr {
-							kern.tile(kc, apan, bpan, c[i*ldc+j:], ldc, alpha, betaBlock, tep)
+							tile(apan, c[i*ldc+j:], ldc, alpha, betaBlock, tep)
 						} else {
 							// Edge tile: compute the whole tile into a
 							// scratch block, then merge the part inside C.
 							tmp := edge[:mr*nr]
-							kern.tile(kc, apan, bpan, tmp, nr, 1, 0, nil)
+							tile(apan, tmp, nr, 1, 0, nil)
 							for r := 0; r < h; r++ {
 								crow := c[(i+r)*ldc+j : (i+r)*ldc+j+w]
 								trow := tmp[r*nr : r*nr+w]

@@ -9,6 +9,11 @@ package accel
 //go:noescape
 func sgemmTile8x32AVX512(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, flags int, ep *float32)
 
+// sgemmTileDirect8x32AVX512 computes one 8×32 tile of C with AVX-512F: see sgemmTile in accel/internal/asmgen.
+//
+//go:noescape
+func sgemmTileDirect8x32AVX512(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, flags int, ep *float32, offs *int)
+
 // sgemmTile6x16AVX2 computes one 6×16 tile of C with AVX2 and FMA3: see sgemmTile in accel/internal/asmgen.
 //
 //go:noescape

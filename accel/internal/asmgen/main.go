@@ -28,6 +28,11 @@ func main() {
 		zero: func(r reg.VecVirtual) { VPXORD(r, r, r) },
 	})
 	sgemmTile(sgemmShape{
+		name: "sgemmTileDirect8x32AVX512", mr: 8, vecs: 2, lanes: 16,
+		vec: func() reg.VecVirtual { return ZMM() }, isa: "AVX-512F",
+		zero: func(r reg.VecVirtual) { VPXORD(r, r, r) }, direct: true,
+	})
+	sgemmTile(sgemmShape{
 		name: "sgemmTile6x16AVX2", mr: 6, vecs: 2, lanes: 8,
 		vec: func() reg.VecVirtual { return YMM() }, isa: "AVX2 and FMA3",
 		zero: func(r reg.VecVirtual) { VXORPS(r, r, r) },
@@ -201,6 +206,10 @@ type sgemmShape struct {
 	vec   func() reg.VecVirtual
 	zero  func(reg.VecVirtual)
 	isa   string
+	// direct reads B in place rather than packed: row p of the tile's B
+	// is the nr floats at b[offs[p]:], offs a table of k ints (the
+	// direct convolution: rows of a padded image, accel/conv2d_padded.go).
+	direct bool
 }
 
 // unroll is how many depth steps one trip of the main loop does.
@@ -232,15 +241,30 @@ const (
 //
 // The depth loop keeps the tile in registers: per step, vecs loads of B,
 // mr broadcasts of A, mr·vecs fused multiply-adds.
+//
+// With s.direct, it is
+//
+//	func name(k int, a, b, c *float32, ldc int, alpha, beta float32, flags int, ep *float32, offs *int)
+//
+// and B's row p is read where it lies, b[offs[p]+j], instead of from a
+// packed panel: one more load (the offset) per depth step.
 func sgemmTile(s sgemmShape) {
 	nr := s.vecs * s.lanes
-	TEXT(s.name, NOSPLIT, "func(k int, a, b, c *float32, ldc int, alpha, beta float32, flags int, ep *float32)")
+	sig := "func(k int, a, b, c *float32, ldc int, alpha, beta float32, flags int, ep *float32)"
+	if s.direct {
+		sig = "func(k int, a, b, c *float32, ldc int, alpha, beta float32, flags int, ep *float32, offs *int)"
+	}
+	TEXT(s.name, NOSPLIT, sig)
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s computes one %d×%d tile of C with %s: see sgemmTile in accel/internal/asmgen.", s.name, s.mr, nr, s.isa))
 
 	k := Load(Param("k"), GP64())
 	a := Load(Param("a"), GP64())
 	b := Load(Param("b"), GP64())
+	var offs reg.Register
+	if s.direct {
+		offs = Load(Param("offs"), GP64())
+	}
 
 	// Prefetch the C tile (each row's first and last byte, so a row that
 	// straddles cache lines is covered) so its cache misses overlap the
@@ -277,8 +301,16 @@ func sgemmTile(s sgemmShape) {
 	av := []reg.VecVirtual{s.vec(), s.vec()}
 
 	step := func(p int) {
-		for j := range bv {
-			VMOVUPS(Mem{Base: b, Disp: 4 * (p*nr + j*s.lanes)}, bv[j])
+		if s.direct {
+			off := GP64()
+			MOVQ(Mem{Base: offs, Disp: 8 * p}, off)
+			for j := range bv {
+				VMOVUPS(Mem{Base: b, Index: off, Scale: 4, Disp: 4 * j * s.lanes}, bv[j])
+			}
+		} else {
+			for j := range bv {
+				VMOVUPS(Mem{Base: b, Disp: 4 * (p*nr + j*s.lanes)}, bv[j])
+			}
 		}
 		for i := 0; i < s.mr; i++ {
 			x := av[i%2]
@@ -297,7 +329,11 @@ func sgemmTile(s sgemmShape) {
 		step(p)
 	}
 	ADDQ(U32(4*unroll*s.mr), a)
-	ADDQ(U32(4*unroll*nr), b)
+	if s.direct {
+		ADDQ(U32(8*unroll), offs)
+	} else {
+		ADDQ(U32(4*unroll*nr), b)
+	}
 	SUBQ(U32(unroll), k)
 	JMP(LabelRef("unrolled"))
 
@@ -307,7 +343,11 @@ func sgemmTile(s sgemmShape) {
 	JZ(LabelRef("store"))
 	step(0)
 	ADDQ(U32(4*s.mr), a)
-	ADDQ(U32(4*nr), b)
+	if s.direct {
+		ADDQ(U32(8), offs)
+	} else {
+		ADDQ(U32(4*nr), b)
+	}
 	DECQ(k)
 	JMP(LabelRef("tail"))
 
