@@ -375,98 +375,127 @@ func sgemmBlocked(kern gemmKernel, transA bool, m, n, k int, alpha float32, a []
 	for jc := 0; jc < n; jc += gemmNC {
 		nc := min(n-jc, gemmNC)
 		nPanels := (nc + nr - 1) / nr
-		for pc := 0; pc < k; pc += gemmKC {
+		g := newGemmGrid(m, nPanels, mr, Threads())
+		// With one row block, every B panel serves one task only: that
+		// task packs packBGroup panels at a time just before using them,
+		// while they stay in L2, each task in its own part of bp (chunk
+		// p0's panels from p0·NR·kc0 on). Otherwise the tasks of a column
+		// chunk share its panels, packed first, panel jp at jp·NR·kc.
+		packOwn := g.mBlocks == 1 && direct == nil
+		panelAt := func(p0, jp, kc int) int {
+			if packOwn {
+				return p0*nr*kc0 + (jp-p0)*nr*kc
+			}
+			return jp * nr * kc
+		}
+		// packPanels packs panels jp0..jp1 of depth block pc into bp from at.
+		packPanels := func(pc, kc, at, jp0, jp1 int) {
+			packB(pc, kc, jc+jp0*nr, min(jp1*nr, nc)-jp0*nr, nr, bp[at:at+(jp1-jp0)*nr*kc])
+		}
+		// task computes grid task t's part of C (its rows, its column
+		// chunk) for the depth block pc, whose A panels are ap.
+		task := func(t, pc int, ap []float32) {
 			kc := min(k-pc, gemmKC)
 			betaBlock := beta
 			if pc > 0 {
 				betaBlock = 1
 			}
 			last := pc+kc == k
-			g := newGemmGrid(m, nPanels, mr, Threads())
-			// With one row block, every B panel serves one task only: that
-			// task packs packBGroup panels at a time just before using
-			// them, while they stay in L2. Otherwise the tasks of a column
-			// chunk share its panels, packed first.
-			packOwn := g.mBlocks == 1 && direct == nil
-			packPanels := func(p0, p1 int) {
-				packB(pc, kc, jc+p0*nr, min(p1*nr, nc)-p0*nr, nr, bp[p0*nr*kc:p1*nr*kc])
+			ib, cb := t/g.chunks, t%g.chunks
+			i0, i1 := ib*g.mc, min(m, (ib+1)*g.mc)
+			p0, p1 := cb*g.perChunk, min(nPanels, (cb+1)*g.perChunk)
+			var edge [gemmMaxTile]float32
+			var ep tileEpilogue
+			for jp := p0; jp < p1; jp++ {
+				if packOwn && (jp-p0)%packBGroup == 0 {
+					packPanels(pc, kc, panelAt(p0, jp, kc), jp, min(p1, jp+packBGroup))
+				}
+				j := jc + jp*nr
+				w := min(nr, jc+nc-j)
+				var bpan []float32
+				if direct == nil {
+					at := panelAt(p0, jp, kc)
+					bpan = bp[at : at+nr*kc]
+				}
+				// tile runs the kernel on the A panel at row i into
+				// c (leading dimension ld).
+				tile := func(apan, c []float32, ld int, alpha, beta float32, tep *tileEpilogue) {
+					if direct != nil {
+						kern.direct(kc, apan, direct, j, pc, c, ld, alpha, beta, tep)
+					} else {
+						kern.tile(kc, apan, bpan, c, ld, alpha, beta, tep)
+					}
+				}
+				for i := i0; i < i1; i += mr {
+					h := min(mr, m-i)
+					apan := ap[(i/mr)*mr*kc : (i/mr+1)*mr*kc]
+					var tep *tileEpilogue
+					if last && rep != nil {
+						rep.tile(&ep, i, h, mr)
+						tep = &ep
+					}
+					if h == mr && w == nr {
+						tile(apan, c[i*ldc+j:], ldc, alpha, betaBlock, tep)
+					} else {
+						// Edge tile: compute the whole tile into a
+						// scratch block, then merge the part inside C.
+						tmp := edge[:mr*nr]
+						tile(apan, tmp, nr, 1, 0, nil)
+						for r := 0; r < h; r++ {
+							crow := c[(i+r)*ldc+j : (i+r)*ldc+j+w]
+							trow := tmp[r*nr : r*nr+w]
+							if betaBlock == 0 {
+								for q, v := range trow {
+									crow[q] = alpha * v
+								}
+							} else {
+								for q, v := range trow {
+									crow[q] = alpha*v + betaBlock*crow[q]
+								}
+							}
+						}
+						if tep != nil {
+							tep.apply(c[i*ldc+j:], ldc, mr, h, w)
+						}
+					}
+					if last && post != nil {
+						post(i, h, j, w)
+					}
+				}
 			}
+		}
+		// With A packed in advance and B packed per task or not at all,
+		// the tasks need nothing from one another between depth blocks:
+		// then each sweeps every block in order, and the pool is handed
+		// work once per product rather than once per block (the products
+		// of late, small layers, tens of microseconds a block, did not
+		// gain from a second thread while a worker woke up for each).
+		if aPacked != nil && (direct != nil || packOwn) {
+			parallelFor(g.mBlocks*g.chunks, func(t int) {
+				for pc := 0; pc < k; pc += gemmKC {
+					task(t, pc, aPacked[mPanels*mr*pc:mPanels*mr*(pc+min(k-pc, gemmKC))])
+				}
+			})
+			continue
+		}
+		for pc := 0; pc < k; pc += gemmKC {
+			kc := min(k-pc, gemmKC)
 			if !packOwn && direct == nil {
 				bGroups := (nPanels + packBGroup - 1) / packBGroup
 				parallelFor(bGroups, func(t int) {
-					packPanels(t*packBGroup, min(nPanels, (t+1)*packBGroup))
+					jp0, jp1 := t*packBGroup, min(nPanels, (t+1)*packBGroup)
+					packPanels(pc, kc, panelAt(0, jp0, kc), jp0, jp1)
 				})
 			}
+			apBlock := ap
 			if aPacked != nil {
-				ap = aPacked[mPanels*mr*pc : mPanels*mr*(pc+kc)]
+				apBlock = aPacked[mPanels*mr*pc : mPanels*mr*(pc+kc)]
 			} else {
 				parallelFor(mPanels, func(t int) {
 					packA(transA, a, lda, t*mr, min(mr, m-t*mr), pc, kc, mr, ap[t*mr*kc:(t+1)*mr*kc])
 				})
 			}
-			parallelFor(g.mBlocks*g.chunks, func(t int) {
-				ib, cb := t/g.chunks, t%g.chunks
-				i0, i1 := ib*g.mc, min(m, (ib+1)*g.mc)
-				p0, p1 := cb*g.perChunk, min(nPanels, (cb+1)*g.perChunk)
-				var edge [gemmMaxTile]float32
-				var ep tileEpilogue
-				for jp := p0; jp < p1; jp++ {
-					if packOwn && (jp-p0)%packBGroup == 0 {
-						packPanels(jp, min(p1, jp+packBGroup))
-					}
-					j := jc + jp*nr
-					w := min(nr, jc+nc-j)
-					var bpan []float32
-					if direct == nil {
-						bpan = bp[jp*nr*kc : (jp+1)*nr*kc]
-					}
-					// tile runs the kernel on the A panel at row i into
-					// c (leading dimension ld).
-					tile := func(apan, c []float32, ld int, alpha, beta float32, tep *tileEpilogue) {
-						if direct != nil {
-							kern.direct(kc, apan, direct, j, pc, c, ld, alpha, beta, tep)
-						} else {
-							kern.tile(kc, apan, bpan, c, ld, alpha, beta, tep)
-						}
-					}
-					for i := i0; i < i1; i += mr {
-						h := min(mr, m-i)
-						apan := ap[(i/mr)*mr*kc : (i/mr+1)*mr*kc]
-						var tep *tileEpilogue
-						if last && rep != nil {
-							rep.tile(&ep, i, h, mr)
-							tep = &ep
-						}
-						if h == mr && w == nr {
-							tile(apan, c[i*ldc+j:], ldc, alpha, betaBlock, tep)
-						} else {
-							// Edge tile: compute the whole tile into a
-							// scratch block, then merge the part inside C.
-							tmp := edge[:mr*nr]
-							tile(apan, tmp, nr, 1, 0, nil)
-							for r := 0; r < h; r++ {
-								crow := c[(i+r)*ldc+j : (i+r)*ldc+j+w]
-								trow := tmp[r*nr : r*nr+w]
-								if betaBlock == 0 {
-									for q, v := range trow {
-										crow[q] = alpha * v
-									}
-								} else {
-									for q, v := range trow {
-										crow[q] = alpha*v + betaBlock*crow[q]
-									}
-								}
-							}
-							if tep != nil {
-								tep.apply(c[i*ldc+j:], ldc, mr, h, w)
-							}
-						}
-						if last && post != nil {
-							post(i, h, j, w)
-						}
-					}
-				}
-			})
+			parallelFor(g.mBlocks*g.chunks, func(t int) { task(t, pc, apBlock) })
 		}
 	}
 }
