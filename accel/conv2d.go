@@ -236,7 +236,9 @@ func conv2D(fn string, dst, src, weight []float32, pw *packedGroups, p ConvParam
 		depthwise(dst, src, weight, q, oh, ow, ep)
 	case q.KH == 1 && q.KW == 1 && q.StrideH == 1 && q.StrideW == 1 && q.PadH == 0 && q.PadW == 0:
 		conv1x1(dst, src, weight, pw, q, ep)
-	case q.StrideH == 1 && q.StrideW == 1 && cg*q.KH*q.KW >= paddedMin():
+	case q.StrideH == 1 && q.StrideW == 1 && cg*q.KH*q.KW >= paddedMin(),
+		q.StrideH == 2 && q.StrideW == 2 && q.DilationH == 1 && q.DilationW == 1 &&
+			gemm.direct != nil && cg*q.KH*q.KW >= directMinK && newGrid(q).len(cg) <= phaseGridMax:
 		convPadded(dst, src, weight, pw, q, oh, ow, ep)
 	default:
 		convIm2col(dst, src, weight, pw, q, oh, ow, ep)

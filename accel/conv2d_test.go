@@ -139,6 +139,14 @@ var convCases = []convCase{
 	{"3x3/blocks_c16_64x64", ConvParams{N: 1, C: 16, H: 64, W: 64, OutC: 8, KH: 3, KW: 3, PadH: 1, PadW: 1}},
 	{"3x3/deep_c40_k360", ConvParams{N: 2, C: 40, H: 12, W: 13, OutC: 9, KH: 3, KW: 3, PadH: 1, PadW: 1}},
 	{"3x3/wide_70x70_s1", ConvParams{N: 1, C: 2, H: 70, W: 70, OutC: 3, KH: 3, KW: 3, PadH: 1, PadW: 1}},
+	// The phase-plane grid (convPadded at stride 2, K ≥ directMinK, with
+	// a direct micro-kernel): odd and even sizes, no padding, groups, 5x5.
+	{"3x3/s2_grid_c16_n2", ConvParams{N: 2, C: 16, H: 17, W: 14, OutC: 20, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1}},
+	{"3x3/s2_grid_c32_16x16", ConvParams{N: 1, C: 32, H: 16, W: 16, OutC: 9, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1}},
+	{"3x3/s2_grid_nopad", ConvParams{N: 1, C: 20, H: 11, W: 12, OutC: 8, KH: 3, KW: 3, StrideH: 2, StrideW: 2}},
+	{"3x3/s2_grid_g2", ConvParams{N: 1, C: 32, H: 13, W: 15, OutC: 12, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, Groups: 2}},
+	{"5x5/s2_grid_pad2", ConvParams{N: 1, C: 8, H: 19, W: 21, OutC: 7, KH: 5, KW: 5, StrideH: 2, StrideW: 2, PadH: 2, PadW: 2}},
+	{"3x3/s2_grid_70x70", ConvParams{N: 1, C: 16, H: 70, W: 70, OutC: 33, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1}},
 	// The padded grid (convPadded, stride 1 and K ≥ paddedMinK): batches,
 	// asymmetric padding, dilation, groups, no padding, past NC columns.
 	{"3x3/padded_c64_n2", ConvParams{N: 2, C: 64, H: 9, W: 11, OutC: 10, KH: 3, KW: 3, PadH: 1, PadW: 1}},
