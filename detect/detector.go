@@ -149,6 +149,12 @@ type Detector struct {
 
 	base *darknet.Net // at size; holds the weights
 
+	// The fresh weights New promises are drawn on first use (fresh), not
+	// when the network is built: drawing YOLOv3's 62 million takes about
+	// a second, for nothing when Load follows.
+	seed     uint64
+	drawOnce sync.Once
+
 	mu   sync.Mutex
 	nets map[[2]int]*darknet.Net // other input sizes, sharing base's weights (darknet.Net.Resize)
 }
@@ -158,8 +164,9 @@ const maxNets = 4
 
 // New builds the named model of the zoo (Names lists them: "yolov3",
 // "yolov2-tiny", "yolo9000", …) from the darknet cfg the package embeds,
-// with fresh weights drawn as darknet draws them, from a fixed seed. Load
-// a weights file with Load. An unknown name is an error wrapping
+// with fresh weights drawn as darknet draws them, from a fixed seed — on
+// first use, so that a Load that follows (a weights file) does not pay for
+// drawing them. Load a weights file with Load. An unknown name is an error wrapping
 // ErrUnknownModel that lists the close matches.
 func New(name string) (*Detector, error) {
 	s, ok := registry[name]
@@ -227,12 +234,12 @@ func build(name string, cfg *darknet.Config, fsys fs.FS, labels []string, size i
 	if size > 0 {
 		opts = append(opts, darknet.WithSize(size, size))
 	}
-	net, err := darknet.Build(cfg, opts...)
+	net, err := darknet.Build(cfg, append(opts, darknet.WithoutInit())...)
 	if err != nil {
 		return nil, err
 	}
 	d := &Detector{name: name, cfg: cfg, base: net, size: [2]int{net.Width, net.Height},
-		weights: w, nets: map[[2]int]*darknet.Net{}}
+		weights: w, nets: map[[2]int]*darknet.Net{}, seed: seedOf(name)}
 	if net.Channels != 3 {
 		return nil, fmt.Errorf("detect: %s: the network takes %d channels; a detector takes RGB images (3)", cfg.File, net.Channels)
 	}
@@ -301,7 +308,15 @@ func (d *Detector) Weights() Weights { return d.weights }
 
 // Net returns the darknet network at the default input size, whose
 // tensors are the detector's weights.
-func (d *Detector) Net() *darknet.Net { return d.base }
+func (d *Detector) Net() *darknet.Net {
+	d.fresh()
+	return d.base
+}
+
+// fresh draws the fresh weights if nothing has set them yet.
+func (d *Detector) fresh() {
+	d.drawOnce.Do(func() { d.base.Init(d.seed) })
+}
 
 // Load reads a darknet .weights file into the detector (see
 // darknet.Net.LoadWeightsFile: a file whose length does not fit the
@@ -315,7 +330,8 @@ func (d *Detector) Load(path string) error {
 		return fmt.Errorf("detect: %s weights %s: %w", d.name, path, err)
 	}
 	// The networks at other sizes share base's tensors: they have the
-	// new weights too.
+	// new weights too. New's fresh ones are not needed any more.
+	d.drawOnce.Do(func() {})
 	return nil
 }
 
@@ -323,6 +339,7 @@ func (d *Detector) Load(path string) error {
 // made on first use by resizing the base network, whose weights it
 // shares.
 func (d *Detector) net(side int) (*darknet.Net, error) {
+	d.fresh()
 	key := d.size
 	if side > 0 {
 		key = [2]int{side, side}

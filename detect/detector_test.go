@@ -434,3 +434,62 @@ func TestFromCfgErrors(t *testing.T) {
 		t.Errorf("yolo9000 from a cfg: %d classes, labels %q…", d.Classes(), d.Labels()[:2])
 	}
 }
+
+// TestNewDrawsLazily checks that New's fresh weights, drawn on first use,
+// are those darknet.Build draws for the model's seed, and that Load
+// leaves no draw pending to overwrite what it read.
+func TestNewDrawsLazily(t *testing.T) {
+	d, err := New("yolov3-tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := embeddedConfig(registry["yolov3-tiny"].cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := darknet.Build(cfg, darknet.WithSeed(seedOf("yolov3-tiny")), darknet.WithFS(cfgFS), darknet.WithSize(416, 416))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := d.Net()
+	for i := range want.Config.Layers {
+		wp, gp := want.Params(i), got.Params(i)
+		for j := range wp {
+			if !slices.Equal(wp[j].Tensor.Data(), gp[j].Tensor.Data()) {
+				t.Fatalf("layer %d %s: not darknet.Build's fresh weights", i, wp[j].Name)
+			}
+		}
+	}
+
+	// Written, then loaded into a new detector: Net must show the file's
+	// weights, not fresh ones drawn over them.
+	path := filepath.Join(t.TempDir(), "w.weights")
+	if err := got.SaveWeights(path); err != nil {
+		t.Fatal(err)
+	}
+	for i := range got.Config.Layers {
+		for _, p := range got.Params(i) {
+			for k := range p.Tensor.Data() {
+				p.Tensor.Data()[k] *= 0.5
+			}
+		}
+	}
+	if err := got.SaveWeights(path); err != nil {
+		t.Fatal(err)
+	}
+	e, err := New("yolov3-tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Load(path); err != nil {
+		t.Fatal(err)
+	}
+	for i := range got.Config.Layers {
+		gp, ep := got.Params(i), e.Net().Params(i)
+		for j := range gp {
+			if !slices.Equal(gp[j].Tensor.Data(), ep[j].Tensor.Data()) {
+				t.Fatalf("layer %d %s: not the loaded weights", i, gp[j].Name)
+			}
+		}
+	}
+}

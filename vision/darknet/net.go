@@ -143,7 +143,7 @@ func build(cfg *Config, opts []Option) (*Net, error) {
 	if err := in.check(); err != nil {
 		return nil, &ParseError{Pos: cfg.Net.Pos, Section: "net", Msg: err.Error(), Err: ErrFormat}
 	}
-	rng := rand.New(rand.NewPCG(o.seed, 0x9e3779b97f4a7c15))
+	rng := rand.New(rand.NewPCG(o.seed, initStream))
 	b := &builder{cfg: cfg, fsys: o.fsys, trees: map[string]*Tree{}, budget: maxWeights}
 	if o.maxWeights > 0 {
 		b.budget = o.maxWeights
@@ -287,6 +287,21 @@ func (n *Net) Tree(i int) *Tree {
 	}
 	return nil
 }
+
+// Init draws fresh weights into every layer from seed: the values Build
+// gives for that seed (WithSeed) without WithoutInit. It is how a network
+// built WithoutInit gets them after all, when no weights file came; it
+// must not run concurrently with Forward.
+func (n *Net) Init(seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, initStream))
+	for _, nd := range n.nodes {
+		nd.init(rng)
+	}
+	n.Refresh()
+}
+
+// initStream is the second word of the PCG state Build and Init seed.
+const initStream = 0x9e3779b97f4a7c15
 
 // Refresh recomputes what the layers derive from their tensors (the folded
 // batch norms). LoadWeights calls it; call it after changing a tensor that

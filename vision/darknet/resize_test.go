@@ -185,3 +185,33 @@ func TestWithoutInit(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestInit checks that Init gives a network built WithoutInit the weights
+// Build draws for the same seed, bit for bit, and the same outputs.
+func TestInit(t *testing.T) {
+	cfg := filepath.Join(goldenDir, "yolov3-tiny.cfg")
+	want, err := New(cfg, WithSeed(7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := New(cfg, WithSeed(7), WithoutInit())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Init(7)
+	for i := range want.Config.Layers {
+		wp, gp := want.Params(i), got.Params(i)
+		for j := range wp {
+			if !slices.Equal(wp[j].Tensor.Data(), gp[j].Tensor.Data()) {
+				t.Fatalf("layer %d %s differs from Build's", i, wp[j].Name)
+			}
+		}
+	}
+	x := letterboxed(t, filepath.Join(goldenDir, "dog.png"), want.Width, want.Height)
+	a, b := forwardAll(t, got, x), forwardAll(t, want, x)
+	for k := range b {
+		if !slices.Equal(a[k], b[k]) {
+			t.Errorf("output %d differs from Build's", k)
+		}
+	}
+}
