@@ -307,6 +307,11 @@ func sgemmTile(s sgemmShape) {
 			for j := range bv {
 				VMOVUPS(Mem{Base: b, Index: off, Scale: 4, Disp: 4 * j * s.lanes}, bv[j])
 			}
+			// The next tile's stretch of this row: hundreds of rows
+			// advance together, more streams than the hardware
+			// prefetchers follow.
+			PREFETCHT0(Mem{Base: b, Index: off, Scale: 4, Disp: 4 * nr})
+			PREFETCHT0(Mem{Base: b, Index: off, Scale: 4, Disp: 4*nr + 64})
 		} else {
 			for j := range bv {
 				VMOVUPS(Mem{Base: b, Disp: 4 * (p*nr + j*s.lanes)}, bv[j])
