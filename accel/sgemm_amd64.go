@@ -17,6 +17,7 @@ func init() {
 	switch {
 	case cpu.X86.HasAVX512F:
 		gemm = gemmAVX512
+		maxPool2x2Row = maxPool2x2RowAVX512
 	case cpu.X86.HasAVX2 && cpu.X86.HasFMA:
 		gemm = gemmAVX2
 	}
@@ -82,4 +83,15 @@ func copyChunksAsm(dst []float32, stride int, src []float32, n, width int) {
 	}
 	_, _ = dst[(n-1)*stride+width-1], src[n*width-1]
 	copyChunksAVX(&dst[0], stride, &src[0], n, width)
+}
+
+// maxPool2x2RowAVX512 checks the bounds the assembly relies on, then
+// calls it.
+func maxPool2x2RowAVX512(dst, r0, r1 []float32) {
+	n := len(dst)
+	if n == 0 {
+		return
+	}
+	_, _ = r0[2*n-1], r1[2*n-1]
+	maxPool2x2AVX512(&dst[0], &r0[0], &r1[0], n)
 }

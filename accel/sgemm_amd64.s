@@ -1153,6 +1153,112 @@ done:
 	VZEROUPPER
 	RET
 
+DATA maxPoolEven<>+0(SB)/4, $0x00000000
+DATA maxPoolEven<>+4(SB)/4, $0x00000002
+DATA maxPoolEven<>+8(SB)/4, $0x00000004
+DATA maxPoolEven<>+12(SB)/4, $0x00000006
+DATA maxPoolEven<>+16(SB)/4, $0x00000008
+DATA maxPoolEven<>+20(SB)/4, $0x0000000a
+DATA maxPoolEven<>+24(SB)/4, $0x0000000c
+DATA maxPoolEven<>+28(SB)/4, $0x0000000e
+DATA maxPoolEven<>+32(SB)/4, $0x00000010
+DATA maxPoolEven<>+36(SB)/4, $0x00000012
+DATA maxPoolEven<>+40(SB)/4, $0x00000014
+DATA maxPoolEven<>+44(SB)/4, $0x00000016
+DATA maxPoolEven<>+48(SB)/4, $0x00000018
+DATA maxPoolEven<>+52(SB)/4, $0x0000001a
+DATA maxPoolEven<>+56(SB)/4, $0x0000001c
+DATA maxPoolEven<>+60(SB)/4, $0x0000001e
+GLOBL maxPoolEven<>(SB), RODATA|NOPTR, $64
+
+DATA maxPoolOdd<>+0(SB)/4, $0x00000001
+DATA maxPoolOdd<>+4(SB)/4, $0x00000003
+DATA maxPoolOdd<>+8(SB)/4, $0x00000005
+DATA maxPoolOdd<>+12(SB)/4, $0x00000007
+DATA maxPoolOdd<>+16(SB)/4, $0x00000009
+DATA maxPoolOdd<>+20(SB)/4, $0x0000000b
+DATA maxPoolOdd<>+24(SB)/4, $0x0000000d
+DATA maxPoolOdd<>+28(SB)/4, $0x0000000f
+DATA maxPoolOdd<>+32(SB)/4, $0x00000011
+DATA maxPoolOdd<>+36(SB)/4, $0x00000013
+DATA maxPoolOdd<>+40(SB)/4, $0x00000015
+DATA maxPoolOdd<>+44(SB)/4, $0x00000017
+DATA maxPoolOdd<>+48(SB)/4, $0x00000019
+DATA maxPoolOdd<>+52(SB)/4, $0x0000001b
+DATA maxPoolOdd<>+56(SB)/4, $0x0000001d
+DATA maxPoolOdd<>+60(SB)/4, $0x0000001f
+GLOBL maxPoolOdd<>(SB), RODATA|NOPTR, $64
+
+// func maxPool2x2AVX512(dst *float32, r0 *float32, r1 *float32, n int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·maxPool2x2AVX512(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         r0+8(FP), CX
+	MOVQ         r1+16(FP), DX
+	MOVQ         n+24(FP), BX
+	VMOVUPS      maxPoolEven<>+0(SB), Z0
+	VMOVUPS      maxPoolOdd<>+0(SB), Z1
+	MOVL         $0xff7fffff, SI
+	VPBROADCASTD SI, Z2
+
+loop:
+	CMPQ      BX, $0x10
+	JL        tail
+	VMOVUPS   (CX), Z3
+	VMOVUPS   64(CX), Z4
+	VMOVAPS   Z3, Z5
+	VPERMT2PS Z4, Z0, Z5
+	VPERMT2PS Z4, Z1, Z3
+	VMOVUPS   (DX), Z4
+	VMOVUPS   64(DX), Z6
+	VMOVAPS   Z4, Z7
+	VPERMT2PS Z6, Z0, Z7
+	VPERMT2PS Z6, Z1, Z4
+	VMOVAPS   Z2, Z6
+	VMAXPS    Z6, Z5, Z6
+	VMAXPS    Z6, Z3, Z6
+	VMAXPS    Z6, Z7, Z6
+	VMAXPS    Z6, Z4, Z6
+	VMOVUPS   Z6, (AX)
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000080, CX
+	ADDQ      $0x00000080, DX
+	SUBQ      $0x00000010, BX
+	JMP       loop
+
+tail:
+	TESTQ     BX, BX
+	JZ        done
+	MOVL      $0xffffffff, SI
+	MOVL      BX, DI
+	SHLL      $0x01, DI
+	BZHIL     DI, SI, DI
+	BZHIL     BX, SI, BX
+	KMOVW     DI, K1
+	SHRL      $0x10, DI
+	KMOVW     DI, K2
+	KMOVW     BX, K3
+	VMOVUPS.Z (CX), K1, Z3
+	VMOVUPS.Z 64(CX), K2, Z4
+	VMOVAPS   Z3, Z5
+	VPERMT2PS Z4, Z0, Z5
+	VPERMT2PS Z4, Z1, Z3
+	VMOVUPS.Z (DX), K1, Z4
+	VMOVUPS.Z 64(DX), K2, Z6
+	VMOVAPS   Z4, Z7
+	VPERMT2PS Z6, Z0, Z7
+	VPERMT2PS Z6, Z1, Z4
+	VMOVAPS   Z2, Z0
+	VMAXPS    Z0, Z5, Z0
+	VMAXPS    Z0, Z3, Z0
+	VMAXPS    Z0, Z7, Z0
+	VMAXPS    Z0, Z4, Z0
+	VMOVUPS   Z0, K3, (AX)
+
+done:
+	VZEROUPPER
+	RET
+
 // func dw3x3AVX512(o *float32, r *float32, wp int, w *[9]float32, n int, ep *[5]float32, flags int)
 // Requires: AVX, AVX512F
 TEXT ·dw3x3AVX512(SB), NOSPLIT, $0-56

@@ -24,6 +24,11 @@ func sgemmTile6x16AVX2(k int, a *float32, b *float32, c *float32, ldc int, alpha
 //go:noescape
 func copyChunksAVX(dst *float32, dstStride int, src *float32, n int, width int)
 
+// maxPool2x2AVX512 is darknet's 2×2 stride-2 max pooling of two rows: see maxPool2x2 in accel/internal/asmgen.
+//
+//go:noescape
+func maxPool2x2AVX512(dst *float32, r0 *float32, r1 *float32, n int)
+
 // dw3x3AVX512 is a 3x3 stride-1 depthwise filter over a padded plane, epilogue fused: see depthwise3x3 in accel/internal/asmgen.
 //
 //go:noescape

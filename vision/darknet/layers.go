@@ -69,9 +69,11 @@ func (l *identityNode) forward(xs []*tensor.Tensor, nb int) (*tensor.Tensor, err
 
 // maxPoolNode is forward_maxpool_layer: output (y, x) is the maximum of
 // the input rows y·stride − padding/2 … +size−1 and likewise columns,
-// those inside the input; −FLT_MAX if none are. The maximum of a window
-// is taken along rows and then columns, which gives the same value. A NaN
-// in a window gives NaN (Go's max), where darknet's comparisons skip it.
+// those inside the input; −FLT_MAX if none are. YOLO's 2×2 stride-2
+// windows take darknet's comparisons exactly (accel.MaxPool2x2: a NaN is
+// skipped); other windows take the maximum along rows and then columns,
+// which gives the same value, except that a NaN in them gives NaN (Go's
+// max).
 type maxPoolNode struct {
 	noWeights
 	cfg    *MaxPool
@@ -89,31 +91,8 @@ func (l *maxPoolNode) forward(xs []*tensor.Tensor, nb int) (*tensor.Tensor, erro
 	size, stride, off := l.cfg.Size, l.cfg.Stride, -l.cfg.Padding/2
 	planes := nb * l.o.c
 	if size == 2 && stride == 2 && off == 0 {
-		// YOLO's 2×2/2 pooling: each window directly. A window past the
-		// last row or column repeats the last one, which leaves the
-		// maximum as it is.
-		parallel(planes, h*w, func(lo, hi int) {
-			for p := lo; p < hi; p++ {
-				in, out := src[p*h*w:(p+1)*h*w], dst[p*oh*ow:(p+1)*oh*ow]
-				for oy := 0; oy < oh; oy++ {
-					r0 := in[2*oy*w : (2*oy+1)*w]
-					r1 := in[min(2*oy+1, h-1)*w:][:w]
-					o := out[oy*ow : (oy+1)*ow]
-					// The windows inside the row, without bounds checks
-					// (about 15% faster), then the one past its end.
-					n := min(ow, w/2)
-					a, b, inner := r0[:2*n], r1[:2*n], o[:n]
-					for ox := range inner {
-						a2, b2 := a[2*ox:2*ox+2:2*ox+2], b[2*ox:2*ox+2:2*ox+2]
-						inner[ox] = max(max(a2[0], a2[1]), max(b2[0], b2[1]))
-					}
-					for ox := n; ox < ow; ox++ {
-						x0, x1 := 2*ox, min(2*ox+1, w-1)
-						o[ox] = max(r0[x0], r0[x1], r1[x0], r1[x1])
-					}
-				}
-			}
-		})
+		// YOLO's 2×2/2 pooling: accel's kernel, darknet's comparisons.
+		accel.MaxPool2x2(dst, src, nb, l.o.c, h, w, oh, ow)
 		return y, nil
 	}
 	parallel(planes, h*w*size, func(lo, hi int) {

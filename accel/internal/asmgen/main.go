@@ -38,6 +38,7 @@ func main() {
 		zero: func(r reg.VecVirtual) { VXORPS(r, r, r) },
 	})
 	copyChunks()
+	maxPool2x2()
 	depthwise3x3()
 	Generate()
 }
