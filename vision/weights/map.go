@@ -25,24 +25,7 @@ import (
 // of the process. Other formats, other element types, and systems that
 // cannot map files get Load's copies.
 func Map(path string) (map[string]*tensor.Tensor, error) {
-	f, size, manifest, err := open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if manifest {
-		return LoadTFJS(path)
-	}
-	var head [512]byte
-	n, _ := f.ReadAt(head[:], 0)
-	if sniff(head[:n]) != kindZip {
-		return load(path, f, size)
-	}
-	mapped, err := filemap.Map(f, size)
-	if err != nil {
-		return load(path, f, size)
-	}
-	return loadTorch(path, f, size, mapped)
+	return readFile(path, true)
 }
 
 // mappedStorage returns the float32 values of the stored zip record at

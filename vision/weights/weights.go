@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"unsafe"
 
+	"govision.dev/vision/internal/filemap"
 	"govision.dev/vision/tensor"
 )
 
@@ -60,39 +61,44 @@ func formatErr(file, tensorName, format string, args ...any) *FormatError {
 // file's content wraps ErrFormat; an error opening or reading the file is
 // the os error, prefixed "weights: ".
 func Load(path string) (map[string]*tensor.Tensor, error) {
-	f, size, manifest, err := open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if manifest {
-		return LoadTFJS(path)
-	}
-	return load(path, f, size)
+	return readFile(path, false)
 }
 
-// open opens the weight file path for Load and Map: the file, its size,
-// and whether it is a TensorFlow.js manifest.
-func open(path string) (f *os.File, size int64, manifest bool, err error) {
-	if f, err = os.Open(path); err != nil {
-		return nil, 0, false, fmt.Errorf("weights: %w", err)
+// readFile is Load, and with mapZip Map: a PyTorch checkpoint's storages
+// are then read from the file mapped into memory.
+func readFile(path string, mapZip bool) (map[string]*tensor.Tensor, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("weights: %w", err)
 	}
+	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		f.Close()
-		return nil, 0, false, fmt.Errorf("weights: %w", err)
+		return nil, fmt.Errorf("weights: %w", err)
 	}
 	if !st.Mode().IsRegular() {
-		f.Close()
-		return nil, 0, false, formatErr(path, "", "not a regular file")
+		return nil, formatErr(path, "", "not a regular file")
 	}
-	var head [64]byte
+	var head [512]byte
 	n, _ := f.ReadAt(head[:], 0)
-	return f, st.Size(), isManifest(head[:n]), nil
+	if isManifest(head[:min(n, 64)]) {
+		return LoadTFJS(path)
+	}
+	var mapped []byte
+	if mapZip && sniff(head[:n]) == kindZip {
+		mapped, _ = filemap.Map(f, st.Size()) // nil where it cannot: the storages are read instead
+	}
+	return loadMapped(path, f, st.Size(), mapped)
 }
 
 // load reads the weight file r of the given size; name is used in errors.
 func load(name string, r io.ReaderAt, size int64) (map[string]*tensor.Tensor, error) {
+	return loadMapped(name, r, size, nil)
+}
+
+// loadMapped is load; mapped, if not nil, is the same file in memory
+// (Map), from which a PyTorch checkpoint's storages are taken in place.
+func loadMapped(name string, r io.ReaderAt, size int64, mapped []byte) (map[string]*tensor.Tensor, error) {
 	var head [512]byte
 	n, err := r.ReadAt(head[:], 0)
 	if err != nil && err != io.EOF {
@@ -100,7 +106,7 @@ func load(name string, r io.ReaderAt, size int64) (map[string]*tensor.Tensor, er
 	}
 	switch kind := sniff(head[:n]); kind {
 	case kindZip:
-		return loadTorch(name, r, size, nil)
+		return loadTorch(name, r, size, mapped)
 	case kindSafetensors:
 		return loadSafetensors(name, r, size)
 	case kindLegacy:
