@@ -224,4 +224,3 @@ func padImage(pad, img []float32, c, h, w, ph, pw int) {
 		}
 	})
 }
-
