@@ -62,24 +62,63 @@ func Col2imRows(img, cols []float32, p ConvParams, oy0, oy1 int) {
 	checkConvLen("Col2imRows", "img", img, cg*q.H*q.W, fmt.Sprintf("C/Groups=%d H=%d W=%d", cg, q.H, q.W))
 	checkConvLen("Col2imRows", "cols", cols, cg*q.KH*q.KW*(oy1-oy0)*ow,
 		fmt.Sprintf("C/Groups·KH·KW=%d rows × %d output rows·OW=%d columns", cg*q.KH*q.KW, oy1-oy0, ow))
-	col2imRows(img, cols, q, cg, oh, ow, oy0, oy1)
+	col2imRows(img, cols, (oy1-oy0)*ow, q, cg, oh, ow, oy0, oy1)
 }
 
-// col2imRows adds the columns of output rows oy0..oy1 into img, one task
-// per channel (a channel's KH·KW rows of cols all land in its own plane, so
-// tasks write disjoint memory and each value sums in a fixed order). p has
-// its defaults filled in.
-func col2imRows(img, cols []float32, p ConvParams, cg, oh, ow, oy0, oy1 int) {
+// Col2imBatch is Col2im for the columns of several images lowered side
+// by side, as a training step lowers a batch so that one GEMM covers it:
+// image j's K×(OH·OW) columns start at cols[j*OH*OW], rows ld ≥
+// images·OH·OW apart, and its Cg planes at img[j*imgStride:]. Each image
+// value sums its terms in Col2im's order, so every image's result is
+// Col2im's bit for bit. The images' channels are filled in parallel on the
+// worker pool.
+//
+// It panics if p is inconsistent, ld < images·OH·OW, imgStride < Cg·H·W
+// (with images > 1), or a slice is too short.
+func Col2imBatch(img []float32, imgStride int, cols []float32, ld, images int, p ConvParams) {
+	q, oh, ow := p.check("Col2imBatch", false)
+	cg := q.C / q.Groups
+	plane := oh * ow
+	if images < 0 || ld < images*plane || images > 1 && imgStride < cg*q.H*q.W {
+		panic(fmt.Sprintf("accel: Col2imBatch: %d images of %d columns at ld = %d, planes at stride %d (C/Groups·H·W = %d)",
+			images, plane, ld, imgStride, cg*q.H*q.W))
+	}
+	if images == 0 {
+		return
+	}
+	checkConvLen("Col2imBatch", "img", img, (images-1)*imgStride+cg*q.H*q.W,
+		fmt.Sprintf("%d images %d apart of C/Groups=%d H=%d W=%d", images, imgStride, cg, q.H, q.W))
+	checkConvLen("Col2imBatch", "cols", cols, (cg*q.KH*q.KW-1)*ld+images*plane,
+		fmt.Sprintf("C/Groups·KH·KW=%d rows of %d images·OH·OW=%d columns, ld=%d", cg*q.KH*q.KW, images, plane, ld))
+	if q.StrideW == 1 && tapSumKernel != nil {
+		col2imTaps(tapSumKernel, img, imgStride, cols, ld, plane, images, q, cg, oh, ow, 0, oh)
+		return
+	}
+	for j := 0; j < images; j++ {
+		col2imRows(img[j*imgStride:], cols[j*plane:], ld, q, cg, oh, ow, 0, oh)
+	}
+}
+
+// col2imRows adds the columns of output rows oy0..oy1 (row r of cols at
+// cols[r*ld:], (oy1-oy0)·OW of them) into img, one task per channel (a
+// channel's KH·KW rows of cols all land in its own plane, so tasks write
+// disjoint memory and each value sums in a fixed order). p has its
+// defaults filled in.
+func col2imRows(img, cols []float32, ld int, p ConvParams, cg, oh, ow, oy0, oy1 int) {
 	kk := p.KH * p.KW
 	ncols := (oy1 - oy0) * ow
 	if ncols == 0 {
+		return
+	}
+	if p.StrideW == 1 && tapSumKernel != nil {
+		col2imTaps(tapSumKernel, img, 0, cols, ld, 0, 1, p, cg, oh, ow, oy0, oy1)
 		return
 	}
 	channel := func(ci int) {
 		plane := img[ci*p.H*p.W : (ci+1)*p.H*p.W]
 		for k := 0; k < kk; k++ {
 			ki, kj := k/p.KW, k%p.KW
-			src := cols[(ci*kk+k)*ncols : (ci*kk+k+1)*ncols]
+			src := cols[(ci*kk+k)*ld:][:ncols]
 			yoff := ki*p.DilationH - p.PadH // iy = oy*StrideH + yoff
 			xoff := kj*p.DilationW - p.PadW // ix = ox*StrideW + xoff
 			ylo, yhi := validRange(oh, p.H, p.StrideH, yoff)

@@ -21,8 +21,10 @@ import (
 // where opA(i, p) is a[i*lda+p], or a[p*lda+i] when transA, so op(A) is m×k;
 // and opB(p, j) is b[p*ldb+j], or b[j*ldb+p] when transB, so op(B) is k×n.
 // When beta is 0, C is not read (NaNs in it do not propagate). C must not
-// alias A or B. The summation order over p is fixed (blocks of gemmKC, each
-// summed in order), so the result does not depend on the thread count.
+// alias A or B. The summation order over p is fixed by the shape alone
+// (blocks of gemmKC, each summed in order; for a deep A·Bᵀ over a small C,
+// sixteen interleaved partial sums added as a tree, see sgemm_dot.go), so
+// the result does not depend on the thread count.
 //
 // It panics if a dimension is negative, a leading dimension is smaller than
 // its row, or a slice is too short (see the package doc).
@@ -39,7 +41,21 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		sgemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	sgemmPacked(gemm, transA, m, n, k, alpha, a, lda, matrixPacker(transB, b, ldb), beta, c, ldc, nil, nil)
+	if useDot(transA, transB, m, n, k) {
+		// Deep dot products: A·Bᵀ over a small C (sgemm_dot.go).
+		sgemmDot(dotKernel, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	if m <= skinnyMaxM {
+		// A few rows of C (sgemm_skinny.go).
+		sgemmSkinny(skinnyKernel(m), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	packer := matrixPacker(transB, b, ldb)
+	if transB {
+		packer = transPacker(b, ldb)
+	}
+	sgemmPacked(gemm, transA, m, n, k, alpha, a, lda, packer, beta, c, ldc, nil, nil)
 }
 
 // tileFunc is an epilogue run on a finished block of C: rows i..i+h,

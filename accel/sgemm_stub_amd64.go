@@ -33,3 +33,18 @@ func maxPool2x2AVX512(dst *float32, r0 *float32, r1 *float32, n int)
 //
 //go:noescape
 func dw3x3AVX512(o *float32, r *float32, wp int, w *[9]float32, n int, ep *[5]float32, flags int)
+
+// dotTile6x4AVX512 computes the 6×4 dot products of six rows of A with four rows of B: see dotTile in accel/internal/asmgen.
+//
+//go:noescape
+func dotTile6x4AVX512(k int, a *[6]*float32, b *[4]*float32, out *[24]float32, tail int)
+
+// copyBlockAVX512 copies count rows×width blocks of src into dst, leading dimensions lds and ldd: see copyBlock in accel/internal/asmgen.
+//
+//go:noescape
+func copyBlockAVX512(dst *float32, ldd int, src *float32, lds int, rows int, width int, tail int, count int, dstStride int, srcStride int)
+
+// tapSumAVX512 adds n masked, shifted 16-float stretches of src into one of dst: see tapSum in accel/internal/asmgen.
+//
+//go:noescape
+func tapSumAVX512(dst *float32, dmask int, src *float32, taps *int, n int)

@@ -35,6 +35,8 @@ func TestConvBackwardForms(t *testing.T) {
 		{3, 3, 3, ConvOptions{Groups: 3, Stride: Stride(2), Padding: Padding(1)}, 2, 8, 7},
 		{5, 4, 1, ConvOptions{}, 2, 3, 4},
 		{1, 6, 5, ConvOptions{}, 70, 32, 32}, // LeNet's C1: several chunks
+		{16, 12, 5, ConvOptions{}, 9, 5, 5},  // LeNet's C5: one output position
+		{3, 4, 3, ConvOptions{Padding: Padding(1)}, 3, 1, 1},
 	} {
 		conv := NewConv2d(c.in, c.out, Kernel(c.k), c.o, rng)
 		x := fill(tensor.New(c.n, c.in, c.h, c.w))

@@ -82,11 +82,34 @@ func (c *Conv2d) lowerChunk(cols, src []float32, g, n0, n1, h, w, oh, ow int, se
 		ci, ki, kj := r/kk, r%kk/c.KW, r%c.KW
 		yoff := ki*c.DilationH - c.PadH
 		xoff := kj*c.DilationW - c.PadW
-		// Output columns whose input column is inside: [xlo, xhi).
+		// Output columns whose input column is inside: [xlo, xhi); and
+		// output rows whose input row is: [ylo, yhi).
 		xlo, xhi := validSpan(ow, w, c.StrideW, xoff)
+		ylo, yhi := validSpan(oh, h, c.StrideH, yoff)
+		if c.StrideW == 1 && xlo == 0 && xhi == ow && ylo == 0 && yhi == oh {
+			// The window covers the whole output plane (no padding in
+			// reach): one block per image, every image in one call
+			// (LeNet-5's C1, C3 and C5).
+			accel.CopyBlocks(cols[r*m*plane:], plane, ow, src[(n0*c.InC+g*cg+ci)*h*w+yoff*w+xoff:], c.InC*h*w, c.StrideH*w, m, oh, ow)
+			return
+		}
 		for i := n0; i < n1; i++ {
 			in := src[(i*c.InC+g*cg+ci)*h*w:][:h*w]
 			out := cols[r*m*plane+(i-n0)*plane:][:plane]
+			if c.StrideW == 1 && xlo < xhi && ylo < yhi {
+				// The window inside the input is one block: copied in
+				// one call, with its zero margins around it.
+				clear(out[:ylo*ow])
+				clear(out[yhi*ow:])
+				if xlo > 0 || xhi < ow {
+					for oy := ylo; oy < yhi; oy++ {
+						clear(out[oy*ow : oy*ow+xlo])
+						clear(out[oy*ow+xhi : (oy+1)*ow])
+					}
+				}
+				accel.CopyBlocks(out[ylo*ow+xlo:], 0, ow, in[(ylo*c.StrideH+yoff)*w+xlo+xoff:], 0, c.StrideH*w, 1, yhi-ylo, xhi-xlo)
+				continue
+			}
 			for oy := 0; oy < oh; oy++ {
 				seg := out[oy*ow : (oy+1)*ow]
 				iy := oy*c.StrideH + yoff
@@ -241,20 +264,24 @@ func (c *Conv2d) ForwardBatch(x *tensor.Tensor, keep bool) (*tensor.Tensor, *Low
 		defer prodT.Release()
 		cols, prod := colsT.Data(), prodT.Data()
 		c.lowerChunk(cols, src, g, n0, n1, h, w, oh, ow, serial)
-		accel.Sgemm(false, false, ocg, m*plane, k, 1, weight[g*ocg*k:], k, cols, m*plane, 0, prod, m*plane)
+		// The bias goes in first, for the GEMM to add its sums to (beta
+		// 1), rather than in a pass of its own afterwards. When the depth
+		// fits one of Sgemm's depth blocks (256; LeNet-5's C1 and C3) the
+		// rounding is the same, sum plus bias rounded once; deeper, the
+		// bias joins the first block's sum.
+		var beta float32
+		if c.Bias != nil {
+			for o := 0; o < ocg; o++ {
+				fill(prod[o*m*plane:(o+1)*m*plane], c.Bias.Data()[g*ocg+o])
+			}
+			beta = 1
+		}
+		accel.Sgemm(false, false, ocg, m*plane, k, 1, weight[g*ocg*k:], k, cols, m*plane, beta, prod, m*plane)
+		// Row o of the product holds channel o of the chunk's images, one
+		// plane after another: one block copy spreads them into the
+		// output.
 		for o := 0; o < ocg; o++ {
-			oc := g*ocg + o
-			var b float32
-			if c.Bias != nil {
-				b = c.Bias.Data()[oc]
-			}
-			for i := n0; i < n1; i++ {
-				out := dst[(i*c.OutC+oc)*plane : (i*c.OutC+oc+1)*plane]
-				in := prod[o*m*plane+(i-n0)*plane:]
-				for j := range out {
-					out[j] = in[j] + b
-				}
-			}
+			accel.CopyBlocks(dst[(n0*c.OutC+g*ocg+o)*plane:], c.OutC*plane, plane, prod[o*m*plane:], plane, plane, m, 1, plane)
 		}
 	})
 	return y, low, nil
@@ -293,6 +320,7 @@ func (c *Conv2d) BackwardBatch(x, gy *tensor.Tensor, want Grads, low *Lowered) (
 		low = nil
 	}
 	direct := c.KH == 1 && c.KW == 1 && c.StrideH == 1 && c.StrideW == 1 && c.PadH == 0 && c.PadW == 0
+	p := c.params(n, h, w)
 	// Each chunk's weight gradient goes to its own partial, summed in
 	// chunk order afterwards: the same sums whatever ran where.
 	var partials []float32
@@ -330,19 +358,19 @@ func (c *Conv2d) BackwardBatch(x, gy *tensor.Tensor, want Grads, low *Lowered) (
 		if !want.Input {
 			return
 		}
-		// The columns' gradient, scattered back image by image.
+		// The columns' gradient, scattered back into the chunk's images.
 		cols := colsT.Data()
 		accel.Sgemm(true, false, k, m*plane, ocg, 1, weight[g*ocg*k:], k, gcols, m*plane, 0, cols, m*plane)
+		if !direct {
+			accel.Col2imBatch(gx.Data()[(n0*c.InC+g*cg)*h*w:], c.InC*h*w, cols, m*plane, m, p)
+			return
+		}
 		scatter := func(j int) {
 			i := n0 + j
 			dst := gx.Data()[(i*c.InC+g*cg)*h*w:][:cg*h*w]
-			if direct {
-				for r := 0; r < k; r++ {
-					copy(dst[r*plane:(r+1)*plane], cols[r*m*plane+j*plane:])
-				}
-				return
+			for r := 0; r < k; r++ {
+				copy(dst[r*plane:(r+1)*plane], cols[r*m*plane+j*plane:])
 			}
-			col2imAdd(dst, cols[j*plane:], m*plane, c, h, w, oh, ow)
 		}
 		if serial {
 			for j := 0; j < m; j++ {
@@ -364,40 +392,14 @@ func (c *Conv2d) BackwardBatch(x, gy *tensor.Tensor, want Grads, low *Lowered) (
 	return gx, gw, gb, nil
 }
 
-// col2imAdd adds the columns of one image — rows r of K, each of OH·OW
-// values at cols[r*ld:] — back into its planes dst [Cg, H, W]: the
-// adjoint of lowerChunk, in row order, so each value sums in a fixed
-// order.
-func col2imAdd(dst, cols []float32, ld int, c *Conv2d, h, w, oh, ow int) {
-	kk := c.KH * c.KW
-	k := c.InC / c.Groups * kk
-	for r := 0; r < k; r++ {
-		ci, ki, kj := r/kk, r%kk/c.KW, r%c.KW
-		yoff := ki*c.DilationH - c.PadH
-		xoff := kj*c.DilationW - c.PadW
-		xlo, xhi := validSpan(ow, w, c.StrideW, xoff)
-		if xlo >= xhi {
-			continue
-		}
-		plane := dst[ci*h*w : (ci+1)*h*w]
-		src := cols[r*ld:][:oh*ow]
-		for oy := 0; oy < oh; oy++ {
-			iy := oy*c.StrideH + yoff
-			if iy < 0 || iy >= h {
-				continue
-			}
-			drow := plane[iy*w : (iy+1)*w]
-			seg := src[oy*ow : (oy+1)*ow]
-			if c.StrideW == 1 {
-				d := drow[xlo+xoff : xhi+xoff]
-				for j, v := range seg[xlo:xhi] {
-					d[j] += v
-				}
-				continue
-			}
-			for ox := xlo; ox < xhi; ox++ {
-				drow[ox*c.StrideW+xoff] += seg[ox]
-			}
-		}
+// fill sets every element of s to v: one store, then copies that double
+// the filled stretch (memmove's speed rather than a store per element).
+func fill(s []float32, v float32) {
+	if len(s) == 0 {
+		return
+	}
+	s[0] = v
+	for i := 1; i < len(s); i *= 2 {
+		copy(s[i:], s[:i])
 	}
 }

@@ -40,6 +40,9 @@ func main() {
 	copyChunks()
 	maxPool2x2()
 	depthwise3x3()
+	dotTile()
+	copyBlock()
+	tapSum()
 	Generate()
 }
 
@@ -450,6 +453,256 @@ func sgemmTile(s sgemmShape) {
 			ADDQ(ldc, c)
 		}
 	}
+	VZEROUPPER()
+	RET()
+}
+
+// The block of C one dotTile call computes: dotRows rows of A by dotCols
+// rows of B. 24 accumulators, plus 4 B vectors and an A vector, fill 29 of
+// the 32 zmm registers; each 16-deep step is 10 loads for 24 multiply-adds.
+const dotRows, dotCols = 6, 4
+
+// dotTile emits
+//
+//	func dotTile6x4AVX512(k int, a *[6]*float32, b *[4]*float32, out *[24]float32, tail int)
+//
+// the dot products of six rows of A with four rows of B, each row k
+// contiguous floats (A·Bᵀ with the depth contiguous in both, no packing):
+//
+//	for i := 0; i < 6; i++ {
+//		for j := 0; j < 4; j++ {
+//			var lane [16]float32
+//			for p := 0; p < k; p++ {
+//				lane[p%16] += a[i][p] * b[j][p] // fused, in order of p
+//			}
+//			// lanes summed as a tree: l+8, then +4, +2, +1
+//			out[i*4+j] = sum(lane)
+//		}
+//	}
+//
+// tail is the mask of the last k%16 lanes, (1<<(k%16))-1: the last partial
+// vector is loaded with it, zeros in the other lanes, so nothing past a
+// row is read.
+func dotTile() {
+	TEXT("dotTile6x4AVX512", NOSPLIT, "func(k int, a *[6]*float32, b *[4]*float32, out *[24]float32, tail int)")
+	Pragma("noescape")
+	Doc("dotTile6x4AVX512 computes the 6×4 dot products of six rows of A with four rows of B: see dotTile in accel/internal/asmgen.")
+	ap := Load(Param("a"), GP64())
+	bp := Load(Param("b"), GP64())
+	var ar [dotRows]reg.GPVirtual
+	for i := range ar {
+		ar[i] = GP64()
+		MOVQ(Mem{Base: ap, Disp: 8 * i}, ar[i])
+	}
+	var br [dotCols]reg.GPVirtual
+	for j := range br {
+		br[j] = GP64()
+		MOVQ(Mem{Base: bp, Disp: 8 * j}, br[j])
+	}
+	end := Load(Param("k"), GP64())
+	ANDQ(I32(-16), end)
+	SHLQ(U8(2), end) // bytes in whole vectors
+	off := GP64()
+	XORQ(off, off)
+
+	var acc [dotRows][dotCols]reg.VecVirtual
+	for i := range acc {
+		for j := range acc[i] {
+			acc[i][j] = ZMM()
+			VPXORD(acc[i][j], acc[i][j], acc[i][j])
+		}
+	}
+	var bv [dotCols]reg.VecVirtual
+	for j := range bv {
+		bv[j] = ZMM()
+	}
+	av := ZMM()
+	// step emits one 16-deep step at byte offset off, loading through load.
+	step := func(load func(m Mem, v reg.VecVirtual)) {
+		for j := range bv {
+			load(Mem{Base: br[j], Index: off, Scale: 1}, bv[j])
+		}
+		for i := range acc {
+			load(Mem{Base: ar[i], Index: off, Scale: 1}, av)
+			for j := range bv {
+				VFMADD231PS(av, bv[j], acc[i][j])
+			}
+		}
+	}
+
+	Comment("Whole 16-float vectors.")
+	Label("loop")
+	CMPQ(off, end)
+	JGE(LabelRef("tail"))
+	step(func(m Mem, v reg.VecVirtual) { VMOVUPS(m, v) })
+	ADDQ(U32(64), off)
+	JMP(LabelRef("loop"))
+
+	Comment("The last k%16 floats, masked: zeros in the other lanes.")
+	Label("tail")
+	tail := GP64()
+	Load(Param("tail"), tail)
+	TESTQ(tail, tail)
+	JZ(LabelRef("reduce"))
+	mask := K()
+	KMOVW(tail.As32(), mask)
+	step(func(m Mem, v reg.VecVirtual) { VMOVUPS_Z(m, mask, v) })
+
+	Comment("Sum each accumulator's lanes: halves, quarters, pairs, neighbours.")
+	Label("reduce")
+	out := Load(Param("out"), GP64())
+	y, x, t := YMM(), XMM(), XMM()
+	for i := range acc {
+		for j := range acc[i] {
+			z := acc[i][j]
+			VEXTRACTF64X4(U8(1), z, y)
+			VADDPS(y, z.AsY(), y)
+			VEXTRACTF32X4(U8(1), y, x)
+			VADDPS(x, y.AsX(), x)
+			VPERMILPS(U8(0x4e), x, t)
+			VADDPS(t, x, x)
+			VPERMILPS(U8(0xb1), x, t)
+			VADDPS(t, x, x)
+			VMOVSS(x, Mem{Base: out, Disp: 4 * (i*dotCols + j)})
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// copyBlock emits
+//
+//	func copyBlockAVX512(dst *float32, ldd int, src *float32, lds int, rows, width, tail, count, dstStride, srcStride int)
+//
+// the copy of count rows×width blocks between two row-major matrices of
+// leading dimensions ldd and lds, block b at dst[b*dstStride:] and
+// src[b*srcStride:]:
+//
+//	for b := 0; b < count; b++ {
+//		for r := 0; r < rows; r++ {
+//			copy(dst[b*dstStride+r*ldd:][:width], src[b*srcStride+r*lds:][:width])
+//		}
+//	}
+//
+// Whole 16-float vectors, then the last width%16 floats through the mask
+// tail = (1<<(width%16))-1, so nothing outside the blocks is read or
+// written. A convolution's lowering copies each kernel tap's window of an
+// input plane this way, for every image of a batch in one call.
+func copyBlock() {
+	TEXT("copyBlockAVX512", NOSPLIT, "func(dst *float32, ldd int, src *float32, lds int, rows, width, tail, count, dstStride, srcStride int)")
+	Pragma("noescape")
+	Doc("copyBlockAVX512 copies count rows×width blocks of src into dst, leading dimensions lds and ldd: see copyBlock in accel/internal/asmgen.")
+	dst0 := Load(Param("dst"), GP64())
+	ldd := Load(Param("ldd"), GP64())
+	SHLQ(U8(2), ldd)
+	src0 := Load(Param("src"), GP64())
+	lds := Load(Param("lds"), GP64())
+	SHLQ(U8(2), lds)
+	end := Load(Param("width"), GP64())
+	ANDQ(I32(-16), end)
+	SHLQ(U8(2), end) // bytes in whole vectors
+	tail := GP64()
+	Load(Param("tail"), tail)
+	mask := K()
+	KMOVW(tail.As32(), mask)
+	count := Load(Param("count"), GP64())
+	v := ZMM()
+	off, rows, dst, src := GP64(), GP64(), GP64(), GP64()
+
+	Label("block")
+	TESTQ(count, count)
+	JZ(LabelRef("done"))
+	Load(Param("rows"), rows)
+	MOVQ(dst0, dst)
+	MOVQ(src0, src)
+	Label("row")
+	TESTQ(rows, rows)
+	JZ(LabelRef("next"))
+	XORQ(off, off)
+	Label("vec")
+	CMPQ(off, end)
+	JGE(LabelRef("tail"))
+	VMOVUPS(Mem{Base: src, Index: off, Scale: 1}, v)
+	VMOVUPS(v, Mem{Base: dst, Index: off, Scale: 1})
+	ADDQ(U32(64), off)
+	JMP(LabelRef("vec"))
+	Label("tail")
+	TESTQ(tail, tail)
+	JZ(LabelRef("rowdone"))
+	VMOVUPS_Z(Mem{Base: src, Index: off, Scale: 1}, mask, v)
+	VMOVUPS(v, mask, Mem{Base: dst, Index: off, Scale: 1})
+	Label("rowdone")
+	ADDQ(ldd, dst)
+	ADDQ(lds, src)
+	DECQ(rows)
+	JMP(LabelRef("row"))
+	Label("next")
+	step := GP64()
+	Load(Param("dstStride"), step)
+	SHLQ(U8(2), step)
+	ADDQ(step, dst0)
+	Load(Param("srcStride"), step)
+	SHLQ(U8(2), step)
+	ADDQ(step, src0)
+	DECQ(count)
+	JMP(LabelRef("block"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// tapSum emits
+//
+//	func tapSumAVX512(dst *float32, dmask int, src *float32, taps *int, n int)
+//
+// adding n masked, shifted stretches of src into one 16-float stretch of
+// dst, in order, each value one float32 addition per tap that covers it:
+//
+//	for t := 0; t < n; t++ {
+//		off, mask := taps[2*t], taps[2*t+1]
+//		for x := 0; x < 16; x++ {
+//			if mask&(1<<x) != 0 {
+//				dst[x] += src[off+x]
+//			}
+//		}
+//	}
+//
+// dst is loaded once under dmask (the lanes inside its row), summed in a
+// register and stored once. A convolution's adjoint lowering (col2im)
+// with stride 1 is this per row of the input gradient: the taps are the
+// rows of the lowered matrix that land on it, each shifted by its kernel
+// column. Adding tap after tap into memory instead makes every tap load
+// what the previous one just stored, a masked store the load cannot take
+// its value from.
+func tapSum() {
+	TEXT("tapSumAVX512", NOSPLIT, "func(dst *float32, dmask int, src *float32, taps *int, n int)")
+	Pragma("noescape")
+	Doc("tapSumAVX512 adds n masked, shifted 16-float stretches of src into one of dst: see tapSum in accel/internal/asmgen.")
+	dst := Load(Param("dst"), GP64())
+	dm := GP64()
+	Load(Param("dmask"), dm)
+	dmask := K()
+	KMOVW(dm.As32(), dmask)
+	src := Load(Param("src"), GP64())
+	taps := Load(Param("taps"), GP64())
+	n := Load(Param("n"), GP64())
+	acc, v := ZMM(), ZMM()
+	VMOVUPS_Z(Mem{Base: dst}, dmask, acc)
+	off, m := GP64(), GP64()
+	mask := K()
+	Label("tap")
+	TESTQ(n, n)
+	JZ(LabelRef("store"))
+	MOVQ(Mem{Base: taps}, off)
+	MOVQ(Mem{Base: taps, Disp: 8}, m)
+	KMOVW(m.As32(), mask)
+	VMOVUPS_Z(Mem{Base: src, Index: off, Scale: 4}, mask, v)
+	VADDPS(v, acc, mask, acc)
+	ADDQ(U8(16), taps)
+	DECQ(n)
+	JMP(LabelRef("tap"))
+	Label("store")
+	VMOVUPS(acc, dmask, Mem{Base: dst})
 	VZEROUPPER()
 	RET()
 }
