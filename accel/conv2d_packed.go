@@ -55,8 +55,8 @@ func PackConv(weight []float32, p ConvParams) *PackedConv {
 	checkConvLen("PackConv", "weight", weight, q.OutC*k,
 		fmt.Sprintf("OutC=%d C/Groups=%d KH=%d KW=%d", q.OutC, cg, q.KH, q.KW))
 	w := &PackedConv{weight: weight[:q.OutC*k], outC: q.OutC, c: q.C, kh: q.KH, kw: q.KW, groups: q.Groups}
-	if cg == 1 && q.Groups == q.C {
-		return w
+	if cg == 1 && q.Groups == q.C && (q.C > 1 || q.OutC == 1) {
+		return w // Conv2D's depthwise kernels read the weights as they are
 	}
 	kern, ocg := gemm, q.OutC/q.Groups
 	pg := &packedGroups{kern: kern.name, elems: packedALen(kern, ocg, k)}

@@ -42,13 +42,39 @@ type Kernel struct {
 // Kernels reports the implementation chosen for each kernel family.
 func Kernels() []Kernel {
 	return []Kernel{
-		{"sgemm", gemm.name},
-		{"conv2d", "implicit gemm (im2col or padded-grid packing) + " + gemm.name},
+		{"sgemm", sgemmImpl()},
+		{"conv2d", conv2dImpl()},
 		{"conv2d 1x1", gemm.name},
 		{"depthwise", depthwiseImpl()},
-		{"pooling", "go"},
+		{"pooling", poolingImpl()},
 		{"elementwise", ew.name},
 	}
+}
+
+// sgemmImpl names the Sgemm kernels in use.
+func sgemmImpl() string {
+	s := gemm.name
+	if dotKernel != nil {
+		s += "; deep A·Bᵀ: dot 6x4 avx512"
+	}
+	return s + "; m ≤ 32: skinny path"
+}
+
+// conv2dImpl names Conv2D's GEMM paths.
+func conv2dImpl() string {
+	if gemm.direct != nil {
+		return "implicit gemm: padded or phase-plane grid read in place (" + gemm.name + " direct), else im2col packing + " + gemm.name
+	}
+	return "implicit gemm (im2col or padded-grid packing) + " + gemm.name
+}
+
+// poolingImpl names the pooling kernels in use: Go, but for darknet's 2×2
+// windows where assembly took them (sgemm_amd64.go).
+func poolingImpl() string {
+	if maxPool2x2Asm {
+		return "go; darknet 2x2: avx512"
+	}
+	return "go"
 }
 
 // depthwiseImpl names the depthwise kernels in use.

@@ -54,6 +54,9 @@ func MaxPool2x2(dst, src []float32, n, c, h, w, oh, ow int) {
 // least. Assembly on amd64 with AVX-512.
 var maxPool2x2Row = maxPool2x2RowGo
 
+// maxPool2x2Asm says maxPool2x2Row is the assembly.
+var maxPool2x2Asm bool
+
 func maxPool2x2RowGo(dst, r0, r1 []float32) {
 	n := len(dst)
 	r0, r1 = r0[:2*n], r1[:2*n]

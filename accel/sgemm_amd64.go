@@ -17,7 +17,7 @@ func init() {
 	switch {
 	case cpu.X86.HasAVX512F:
 		gemm = gemmAVX512
-		maxPool2x2Row = maxPool2x2RowAVX512
+		maxPool2x2Row, maxPool2x2Asm = maxPool2x2RowAVX512, true
 	case cpu.X86.HasAVX2 && cpu.X86.HasFMA:
 		gemm = gemmAVX2
 	}
