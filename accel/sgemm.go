@@ -381,9 +381,17 @@ func sgemmBlocked(kern gemmKernel, transA bool, m, n, k int, alpha float32, a []
 		defer putBuf(bufA)
 		ap = *bufA
 	}
+	// With A packed in advance and a small B (a late layer's few
+	// columns), all of B is packed at once, every depth block, so that the
+	// tasks then need nothing from one another (see below).
+	wholeB := aPacked != nil && direct == nil && k*roundUp(n, nr) <= wholeBMax
 	var bp []float32
 	if direct == nil {
-		bufB := getBuf(nc0 * kc0)
+		size := nc0 * kc0
+		if wholeB {
+			size = k * roundUp(n, nr)
+		}
+		bufB := getBuf(size)
 		defer putBuf(bufB)
 		bp = *bufB
 	}
@@ -391,16 +399,21 @@ func sgemmBlocked(kern gemmKernel, transA bool, m, n, k int, alpha float32, a []
 	for jc := 0; jc < n; jc += gemmNC {
 		nc := min(n-jc, gemmNC)
 		nPanels := (nc + nr - 1) / nr
-		g := newGemmGrid(m, nPanels, mr, Threads())
+		g := newGemmGrid(m, nPanels, mr, nr, Threads())
 		// With one row block, every B panel serves one task only: that
 		// task packs packBGroup panels at a time just before using them,
 		// while they stay in L2, each task in its own part of bp (chunk
 		// p0's panels from p0·NR·kc0 on). Otherwise the tasks of a column
-		// chunk share its panels, packed first, panel jp at jp·NR·kc.
-		packOwn := g.mBlocks == 1 && direct == nil
-		panelAt := func(p0, jp, kc int) int {
-			if packOwn {
+		// chunk share its panels, packed first: panel jp of the block at
+		// depth pc at jp·NR·kc, or with the whole of B packed, at
+		// pc·nPanels·NR + jp·NR·kc.
+		packOwn := g.mBlocks == 1 && direct == nil && !wholeB
+		panelAt := func(p0, jp, pc, kc int) int {
+			switch {
+			case packOwn:
 				return p0*nr*kc0 + (jp-p0)*nr*kc
+			case wholeB:
+				return pc*nPanels*nr + jp*nr*kc
 			}
 			return jp * nr * kc
 		}
@@ -424,13 +437,13 @@ func sgemmBlocked(kern gemmKernel, transA bool, m, n, k int, alpha float32, a []
 			var ep tileEpilogue
 			for jp := p0; jp < p1; jp++ {
 				if packOwn && (jp-p0)%packBGroup == 0 {
-					packPanels(pc, kc, panelAt(p0, jp, kc), jp, min(p1, jp+packBGroup))
+					packPanels(pc, kc, panelAt(p0, jp, pc, kc), jp, min(p1, jp+packBGroup))
 				}
 				j := jc + jp*nr
 				w := min(nr, jc+nc-j)
 				var bpan []float32
 				if direct == nil {
-					at := panelAt(p0, jp, kc)
+					at := panelAt(p0, jp, pc, kc)
 					bpan = bp[at : at+nr*kc]
 				}
 				// tile runs the kernel on the A panel at row i into
@@ -486,7 +499,17 @@ func sgemmBlocked(kern gemmKernel, transA bool, m, n, k int, alpha float32, a []
 		// work once per product rather than once per block (the products
 		// of late, small layers, tens of microseconds a block, did not
 		// gain from a second thread while a worker woke up for each).
-		if aPacked != nil && (direct != nil || packOwn) {
+		if wholeB {
+			bGroups := (nPanels + packBGroup - 1) / packBGroup
+			blocks := (k + gemmKC - 1) / gemmKC
+			parallelFor(blocks*bGroups, func(t int) {
+				pc, jp0 := t/bGroups*gemmKC, t%bGroups*packBGroup
+				jp1 := min(nPanels, jp0+packBGroup)
+				kc := min(k-pc, gemmKC)
+				packPanels(pc, kc, panelAt(0, jp0, pc, kc), jp0, jp1)
+			})
+		}
+		if aPacked != nil && (direct != nil || packOwn || wholeB) {
 			parallelFor(g.mBlocks*g.chunks, func(t int) {
 				for pc := 0; pc < k; pc += gemmKC {
 					task(t, pc, aPacked[mPanels*mr*pc:mPanels*mr*(pc+min(k-pc, gemmKC))])
@@ -500,7 +523,7 @@ func sgemmBlocked(kern gemmKernel, transA bool, m, n, k int, alpha float32, a []
 				bGroups := (nPanels + packBGroup - 1) / packBGroup
 				parallelFor(bGroups, func(t int) {
 					jp0, jp1 := t*packBGroup, min(nPanels, (t+1)*packBGroup)
-					packPanels(pc, kc, panelAt(0, jp0, kc), jp0, jp1)
+					packPanels(pc, kc, panelAt(0, jp0, pc, kc), jp0, jp1)
 				})
 			}
 			apBlock := ap
@@ -538,6 +561,11 @@ func packPanelsA(kern gemmKernel, m, k int, a []float32, lda int, dst []float32)
 // packedALen is the length of packPanelsA's output.
 func packedALen(kern gemmKernel, m, k int) int { return roundUp(m, kern.mr) * k }
 
+// wholeBMax bounds, in floats, a B that sgemmBlocked packs whole ahead of
+// the tasks: 1 MiB, a late layer's input (2048 channels at 7×7, 64
+// columns with padding).
+const wholeBMax = 1 << 18
+
 // gemmGrid splits one packed block of C into tasks: mBlocks row blocks of
 // mc rows (a multiple of MR, at most gemmMC, as even as possible) times
 // chunks column chunks of perChunk NR-wide panels.
@@ -550,9 +578,16 @@ type gemmGrid struct {
 // that dynamic hand-out evens out tasks of unequal cost.
 const gemmTasksPerThread = 4
 
-func newGemmGrid(m, nPanels, mr, threads int) gemmGrid {
+func newGemmGrid(m, nPanels, mr, nr, threads int) gemmGrid {
 	var g gemmGrid
 	g.mBlocks = (m + gemmMC - 1) / gemmMC
+	if want := gemmTasksPerThread * threads; threads > 1 && g.mBlocks < want && nPanels*nr < m {
+		// C taller than wide: A is the larger operand (a late layer's
+		// weights against a small image), and every column chunk
+		// streams all of it. Split its rows instead, so that each task
+		// reads its own part of A once.
+		g.mBlocks = min(want, (m+mr-1)/mr)
+	}
 	g.mc = roundUp((m+g.mBlocks-1)/g.mBlocks, mr)
 	g.mBlocks = (m + g.mc - 1) / g.mc
 	g.chunks = 1
