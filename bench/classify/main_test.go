@@ -245,7 +245,7 @@ func TestWriteRSSReport(t *testing.T) {
 	h.command = "go run ./bench/classify -rss"
 	r := rssReport{
 		header: h, image: "/usr/share/darknet/data/dog.jpg", vision: "-vision tmp/vision",
-		env: "GOGC and GOMEMLIMIT unset (GOGC=100, no limit)", runs: 3,
+		env: "GOGC and GOMEMLIMIT unset (vision then collects at GOGC=50, its own default; no limit)", runs: 3,
 		rows: []rssRow{{model: "resnet50", process: "vision classify IMAGE --model resnet50 --weights resnet50.pth", images: 1,
 			weights: 100 << 20, peaks: []int64{180 << 20, 170 << 20, 175 << 20},
 			walls: []time.Duration{time.Second, 500 * time.Millisecond, 2 * time.Second}}},
@@ -256,7 +256,7 @@ func TestWriteRSSReport(t *testing.T) {
 	for _, want := range []string{
 		"# Peak memory of a resnet50 inference process\n\n- date: 2025-06-01T12:00:00Z\n",
 		"- image: /usr/share/darknet/data/dog.jpg; FOLDER holds copies of it\n",
-		"- vision: -vision tmp/vision; GOGC and GOMEMLIMIT unset (GOGC=100, no limit)\n",
+		"- vision: -vision tmp/vision; GOGC and GOMEMLIMIT unset (vision then collects at GOGC=50, its own default; no limit)\n",
 		"each process run 3 times to its end; peak RSS from wait4's rusage (ru_maxrss), median; target: peak RSS ≤ 2.5 × the weight file's bytes\n",
 		"- command: go run ./bench/classify -rss\n\n" +
 			"| process | images | peak RSS MiB | weights MiB | peak RSS / weights | wall s |\n" +
@@ -353,7 +353,7 @@ func TestParseConfig(t *testing.T) {
 }
 
 func TestGoEnv(t *testing.T) {
-	if got := goEnv([]string{"PATH=/bin", "HOME=/root"}); got != "GOGC and GOMEMLIMIT unset (GOGC=100, no limit)" {
+	if got := goEnv([]string{"PATH=/bin", "HOME=/root"}); got != "GOGC and GOMEMLIMIT unset (vision then collects at GOGC=50, its own default; no limit)" {
 		t.Errorf("goEnv without settings = %q", got)
 	}
 	if got := goEnv([]string{"GOGC=50", "PATH=/bin", "GOMEMLIMIT=1GiB"}); got != "GOGC=50 GOMEMLIMIT=1GiB" {

@@ -209,7 +209,7 @@ func goEnv(environ []string) string {
 		}
 	}
 	if len(set) == 0 {
-		return "GOGC and GOMEMLIMIT unset (GOGC=100, no limit)"
+		return "GOGC and GOMEMLIMIT unset (vision then collects at GOGC=50, its own default; no limit)"
 	}
 	return strings.Join(set, " ")
 }
