@@ -15,8 +15,9 @@ import (
 // On amd64 with AVX2 and FMA (and without -tags purego) the arithmetic runs
 // on github.com/viterin/vek/vek32's vector code, the rest in Go; Kernels
 // reports the choice under "elementwise". The results of Add, Mul, Scale,
-// ReLU, ReLU6 and LeakyReLU are the same on every implementation; those of
-// Exp, Sigmoid and Tanh are within the bounds their comments give.
+// AddConst, ReLU, ReLU6 and LeakyReLU are the same on every
+// implementation; those of Exp, Sigmoid and Tanh are within the bounds
+// their comments give.
 
 // Add sets dst[i] = x[i] + y[i] for i < len(x).
 func Add(dst, x, y []float32) {
@@ -37,6 +38,13 @@ func Scale(dst []float32, alpha float32, x []float32) {
 	n := len(x)
 	checkUnary("Scale", dst, x, n)
 	ew.scale(dst[:n], alpha, x)
+}
+
+// AddConst sets dst[i] = x[i] + c for i < len(x).
+func AddConst(dst []float32, c float32, x []float32) {
+	n := len(x)
+	checkUnary("AddConst", dst, x, n)
+	ew.addConst(dst[:n], c, x)
 }
 
 // Axpy sets y[i] += alpha * x[i] for i < len(x), the product rounded to
@@ -113,14 +121,15 @@ func Tanh(dst, x []float32) {
 // more than one. Each function gets slices of one length; dst is either the
 // same slice as an input or disjoint from it.
 type elementwise struct {
-	name    string
-	add     func(dst, x, y []float32)
-	mul     func(dst, x, y []float32)
-	scale   func(dst []float32, alpha float32, x []float32)
-	axpy    func(alpha float32, x, y []float32)
-	relu    func(dst, x []float32)
-	exp     func(dst, x []float32)
-	sigmoid func(dst, x []float32)
+	name     string
+	add      func(dst, x, y []float32)
+	mul      func(dst, x, y []float32)
+	scale    func(dst []float32, alpha float32, x []float32)
+	addConst func(dst []float32, c float32, x []float32)
+	axpy     func(alpha float32, x, y []float32)
+	relu     func(dst, x []float32)
+	exp      func(dst, x []float32)
+	sigmoid  func(dst, x []float32)
 }
 
 func checkUnary(kernel string, dst, x []float32, n int) {

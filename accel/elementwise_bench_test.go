@@ -40,6 +40,10 @@ func BenchmarkScale(b *testing.B) {
 	benchEW(b, ewImpls, 2, func(e elementwise, dst, x, _ []float32) { e.scale(dst, 0.5, x) })
 }
 
+func BenchmarkAddConst(b *testing.B) {
+	benchEW(b, ewImpls, 2, func(e elementwise, dst, x, _ []float32) { e.addConst(dst, 0.5, x) })
+}
+
 func BenchmarkAxpy(b *testing.B) {
 	benchEW(b, ewImpls, 3, func(e elementwise, dst, x, _ []float32) { e.axpy(1e-3, x, dst) })
 }

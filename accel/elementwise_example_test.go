@@ -84,6 +84,13 @@ func ExampleScale() {
 	// Output: [0.25 -0.5 1]
 }
 
+func ExampleAddConst() {
+	x := []float32{1, -2, 4}
+	accel.AddConst(x, -0.5, x)
+	fmt.Println(x)
+	// Output: [0.5 -2.5 3.5]
+}
+
 func ExampleReLU() {
 	x := []float32{-3, 0, 2}
 	accel.ReLU(x, x)

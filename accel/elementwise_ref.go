@@ -7,14 +7,15 @@ import "math"
 // everywhere. Transcendentals are evaluated in float64 and rounded once to
 // float32, so they are within 1 unit in the last place.
 var ewGo = elementwise{
-	name:    "go",
-	add:     addGo,
-	mul:     mulGo,
-	scale:   scaleGo,
-	axpy:    axpyGo,
-	relu:    reluGo,
-	exp:     expGo,
-	sigmoid: sigmoidGo,
+	name:     "go",
+	add:      addGo,
+	mul:      mulGo,
+	scale:    scaleGo,
+	addConst: addConstGo,
+	axpy:     axpyGo,
+	relu:     reluGo,
+	exp:      expGo,
+	sigmoid:  sigmoidGo,
 }
 
 func addGo(dst, x, y []float32) {
@@ -35,6 +36,13 @@ func scaleGo(dst []float32, alpha float32, x []float32) {
 	dst = dst[:len(x)]
 	for i, v := range x {
 		dst[i] = alpha * v
+	}
+}
+
+func addConstGo(dst []float32, c float32, x []float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] = v + c
 	}
 }
 
