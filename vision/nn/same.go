@@ -44,10 +44,16 @@ func ConvBNActSame(x *tensor.Tensor, conv *Conv2d, bn *BatchNorm2d, act Module) 
 	xp := tensor.Get(n, c, ph, pw)
 	defer xp.Release()
 	src, dst := x.Data(), xp.Data()
-	clear(dst)
+	// Only the border is zeroed: the rest is overwritten.
 	for p := range n * c {
+		plane := dst[p*ph*pw : (p+1)*ph*pw]
+		clear(plane[:t*pw])
+		clear(plane[(t+h)*pw:])
 		for y := range h {
-			copy(dst[(p*ph+y+t)*pw+l:], src[(p*h+y)*w:(p*h+y+1)*w])
+			row := plane[(y+t)*pw : (y+t+1)*pw]
+			clear(row[:l])
+			copy(row[l:l+w], src[(p*h+y)*w:(p*h+y+1)*w])
+			clear(row[l+w:])
 		}
 	}
 	return ConvBNAct(xp, &cc, bn, act)
