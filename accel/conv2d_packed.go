@@ -72,8 +72,13 @@ func PackConv(weight []float32, p ConvParams) *PackedConv {
 // a depthwise convolution, which reads them as they are).
 func (w *PackedConv) Packed() bool { return w.groupsPacked != nil }
 
-// Weight returns the weights w was packed from.
-func (w *PackedConv) Weight() []float32 { return w.weight }
+// Of reports whether w was packed from weight itself: the same slice (a
+// layer whose weights were replaced must not run on the old packing). It
+// compares where the slices start and their lengths, not their values; a
+// nil w is packed from nothing.
+func (w *PackedConv) Of(weight []float32) bool {
+	return w != nil && len(weight) > 0 && len(w.weight) == len(weight) && &w.weight[0] == &weight[0]
+}
 
 // Conv2D is accel.Conv2D with w's weights: the same result, bit for bit,
 // without repacking them. p's channels, kernel and groups must be those

@@ -53,14 +53,11 @@ func (c *Conv2d) loaded() {
 
 // conv2D runs accel.Conv2D with the packed weights when they are Weight's.
 func (c *Conv2d) conv2D(dst, src []float32, p accel.ConvParams, ep *accel.Epilogue) {
-	w := c.Weight.Data()
-	if pk := c.packed; pk != nil && len(w) > 0 {
-		if pw := pk.Weight(); len(pw) == len(w) && &pw[0] == &w[0] {
-			pk.Conv2D(dst, src, p, ep)
-			return
-		}
+	if w := c.Weight.Data(); !c.packed.Of(w) {
+		accel.Conv2D(dst, src, w, p, ep)
+		return
 	}
-	accel.Conv2D(dst, src, w, p, ep)
+	c.packed.Conv2D(dst, src, p, ep)
 }
 
 // ConvOptions are Conv2d's keyword arguments beyond the channels and the

@@ -86,13 +86,11 @@ func (l *Linear) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 		if l.Bias != nil {
 			ep.Bias = l.Bias.Data()
 		}
-		if pk := l.packed; pk != nil && len(w) > 0 {
-			if pw := pk.Weight(); len(pw) == len(w) && &pw[0] == &w[0] {
-				pk.Conv2D(dst, x.Data(), l.convParams(n), &ep)
-				return y, nil
-			}
+		if l.packed.Of(w) {
+			l.packed.Conv2D(dst, x.Data(), l.convParams(n), &ep)
+		} else {
+			accel.Conv2D(dst, x.Data(), w, l.convParams(n), &ep)
 		}
-		accel.Conv2D(dst, x.Data(), w, l.convParams(n), &ep)
 		return y, nil
 	}
 	accel.Sgemm(false, true, n, l.Out, l.In, 1, x.Data(), l.In, w, l.In, 0, dst, l.Out)
