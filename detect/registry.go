@@ -9,9 +9,10 @@ package detect
 import (
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
+
+	"govision.dev/vision/suggest"
 )
 
 var registry = joinTables(yolov1Models, yolov2Models, yolov3Models)
@@ -149,56 +150,9 @@ func Describe(name string) (Info, error) {
 
 // unknownModel is New's error for an unknown name, with the close matches.
 func unknownModel(name string) error {
-	type match struct {
-		name string
-		d    int
-	}
-	var ms []match
-	low := strings.ToLower(name)
-	best := math.MaxInt
-	for _, n := range Names() {
-		d := editDistance(low, n)
-		sub := len(low) >= 3 && strings.Contains(n, low)
-		if d <= max(2, len(n)/3) || sub {
-			ms = append(ms, match{n, d})
-			if !sub {
-				best = min(best, d)
-			}
-		}
-	}
-	// The nearest names, and those that contain the name given.
-	ms = slices.DeleteFunc(ms, func(m match) bool { return m.d > best && !strings.Contains(m.name, low) })
-	slices.SortStableFunc(ms, func(a, b match) int { return a.d - b.d })
-	if len(ms) > 6 {
-		ms = ms[:6]
-	}
-	if len(ms) == 0 {
+	close := suggest.Close(name, Names())
+	if len(close) == 0 {
 		return fmt.Errorf("%w %q (the models are %s)", ErrUnknownModel, name, strings.Join(Names(), ", "))
 	}
-	close := make([]string, len(ms))
-	for i, m := range ms {
-		close[i] = m.name
-	}
 	return fmt.Errorf("%w %q; did you mean %s?", ErrUnknownModel, name, strings.Join(close, ", "))
-}
-
-// editDistance is the Levenshtein distance between a and b (bytes).
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
