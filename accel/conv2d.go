@@ -192,8 +192,11 @@ func (e *Epilogue) check(outC int) {
 // The method depends on the shape: a 1x1 kernel with stride 1 and no
 // padding is one Sgemm per image and group on the data as it lies; a
 // depthwise convolution (Groups == C, OutC a multiple of C) runs a direct
-// kernel, in parallel over channels; anything else lowers blocks of output
-// rows with Im2col into pooled scratch and multiplies them with Sgemm. The
+// kernel, in parallel over channels; a 3x3 stride-1 convolution over
+// enough channels and pixels runs Winograd's F(2×2, 3×3) where the machine
+// has its kernels (see conv2d_winograd.go); anything else lowers blocks of
+// output rows with Im2col into pooled scratch and multiplies them with
+// Sgemm. The
 // epilogue runs on each tile of the output while it is in cache. Each path
 // sums in a fixed order, so the result does not depend on the thread count;
 // it can differ from the loop above, and between paths, by float32
@@ -206,12 +209,13 @@ func (e *Epilogue) check(outC int) {
 //
 //	accel: Conv2D: C=6 not divisible by Groups=4
 func Conv2D(dst, src, weight []float32, p ConvParams, ep *Epilogue) {
-	conv2D("Conv2D", dst, src, weight, nil, p, ep)
+	conv2D("Conv2D", dst, src, weight, nil, nil, p, ep)
 }
 
 // conv2D is Conv2D, with the GEMM paths reading the weights from pw when
-// it is not nil (PackedConv.Conv2D).
-func conv2D(fn string, dst, src, weight []float32, pw *packedGroups, p ConvParams, ep *Epilogue) {
+// it is not nil, and the Winograd path its transformed weights from wc
+// (PackedConv.Conv2D).
+func conv2D(fn string, dst, src, weight []float32, pw *packedGroups, wc *winoCache, p ConvParams, ep *Epilogue) {
 	q, oh, ow := p.check(fn, true)
 	cg := q.C / q.Groups
 	checkConvLen(fn, "src", src, q.N*q.C*q.H*q.W,
@@ -240,6 +244,12 @@ func conv2D(fn string, dst, src, weight []float32, pw *packedGroups, p ConvParam
 		depthwise(dst, src, weight, q, oh, ow, ep)
 	case q.KH == 1 && q.KW == 1 && q.StrideH == 1 && q.StrideW == 1 && q.PadH == 0 && q.PadW == 0:
 		conv1x1(dst, src, weight, pw, q, ep)
+	case useWinograd(q, oh, ow):
+		var u *winoWeights
+		if wc != nil {
+			u = wc.get(weight, q.OutC, q.C)
+		}
+		convWinograd(dst, src, weight, u, q, oh, ow, ep)
 	case q.StrideH == 1 && q.StrideW == 1 && cg*q.KH*q.KW >= paddedMin(),
 		q.StrideH == 2 && q.StrideW == 2 && q.DilationH == 1 && q.DilationW == 1 &&
 			gemm.direct != nil && cg*q.KH*q.KW >= directMinK && newGrid(q).len(cg) <= phaseGridMax:

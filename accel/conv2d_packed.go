@@ -12,13 +12,16 @@ import "fmt"
 // the same way, by reordering weights ahead of time.
 //
 // It holds the weights slice it was made from (not a copy) and a packed
-// copy of the same size, rounded up to whole panels. The packed copy is
+// copy of the same size, rounded up to whole panels; a 3x3 convolution
+// also packs Winograd's transformed weights (16/9 of the size) on the
+// first call that takes that path. The packed copy is
 // a snapshot: after the weights change, pack them again. A PackedConv is
 // safe for concurrent use.
 type PackedConv struct {
 	weight                  []float32
 	outC, c, kh, kw, groups int
 	groupsPacked            *packedGroups // nil: the path packs nothing (depthwise)
+	wino                    winoCache     // the Winograd path's weights, packed on first use
 }
 
 // packedGroups is a convolution's weights packed per group for one
@@ -89,5 +92,5 @@ func (w *PackedConv) Conv2D(dst, src []float32, p ConvParams, ep *Epilogue) {
 		panic(fmt.Sprintf("accel: PackedConv.Conv2D: params C=%d OutC=%d %dx%d Groups=%d, packed for C=%d OutC=%d %dx%d Groups=%d",
 			q.C, q.OutC, q.KH, q.KW, q.Groups, w.c, w.outC, w.kh, w.kw, w.groups))
 	}
-	conv2D("PackedConv.Conv2D", dst, src, w.weight, w.groupsPacked, p, ep)
+	conv2D("PackedConv.Conv2D", dst, src, w.weight, w.groupsPacked, &w.wino, p, ep)
 }

@@ -63,7 +63,11 @@ func sgemmImpl() string {
 // conv2dImpl names Conv2D's GEMM paths.
 func conv2dImpl() string {
 	if gemm.direct != nil {
-		return "implicit gemm: padded or phase-plane grid read in place (" + gemm.name + " direct), else im2col packing + " + gemm.name
+		s := "implicit gemm: padded or phase-plane grid read in place (" + gemm.name + " direct), else im2col packing + " + gemm.name
+		if winoAsm {
+			s = "3x3 stride 1: winograd F(2x2,3x3) (avx512 transforms); " + s
+		}
+		return s
 	}
 	return "implicit gemm (im2col or padded-grid packing) + " + gemm.name
 }

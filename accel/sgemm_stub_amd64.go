@@ -48,3 +48,13 @@ func copyBlockAVX512(dst *float32, ldd int, src *float32, lds int, rows int, wid
 //
 //go:noescape
 func tapSumAVX512(dst *float32, dmask int, src *float32, taps *int, n int)
+
+// winoInAVX512 is Winograd F(2×2, 3×3)'s input transform of n tiles: see winogradIn in accel/internal/asmgen.
+//
+//go:noescape
+func winoInAVX512(v *float32, ldv int, r *float32, wp int, n int)
+
+// winoOutAVX512 is Winograd F(2×2, 3×3)'s output transform of n tiles, epilogue fused: see winogradOut in accel/internal/asmgen.
+//
+//go:noescape
+func winoOutAVX512(y *float32, ow int, m *float32, ldm int, n int, cols int, rows int, ep *[5]float32, flags int)

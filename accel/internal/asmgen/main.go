@@ -43,6 +43,7 @@ func main() {
 	dotTile()
 	copyBlock()
 	tapSum()
+	winograd()
 	Generate()
 }
 
