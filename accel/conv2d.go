@@ -189,10 +189,15 @@ func (e *Epilogue) check(outC int) {
 // layout), dst is [N, OutC, OH, OW], all row-major; dst is overwritten, not
 // read, and must not overlap src or weight.
 //
+// The padding is PadH, PadW on both sides plus PadAfterH, PadAfterW below
+// and right (ConvParams); the loop's bounds checks cover both, the
+// after-padding only enlarging OH and OW.
+//
 // The method depends on the shape: a 1x1 kernel with stride 1 and no
 // padding is one Sgemm per image and group on the data as it lies; a
 // depthwise convolution (Groups == C, OutC a multiple of C) runs a direct
-// kernel, in parallel over channels; a 3x3 stride-1 convolution over
+// kernel, in parallel over channels (3x3 ones at stride 1 or 2 a vector
+// kernel, where the machine has one); a 3x3 stride-1 convolution over
 // enough channels and pixels runs Winograd's F(2×2, 3×3) where the machine
 // has its kernels (see conv2d_winograd.go); anything else lowers blocks of
 // output rows with Im2col into pooled scratch and multiplies them with
@@ -232,8 +237,13 @@ func conv2D(fn string, dst, src, weight []float32, pw *packedGroups, wc *winoCac
 		return
 	}
 
+	asym := q.PadAfterH != 0 || q.PadAfterW != 0
 	switch {
-	case cg == 1 && q.Groups == q.C && q.OutC == q.C && dw3x3Kernel != nil &&
+	case cg == 1 && q.Groups == q.C && q.OutC == q.C && q.KH == 3 && q.KW == 3 &&
+		q.DilationH == 1 && q.DilationW == 1 && q.StrideH == q.StrideW &&
+		(q.StrideW == 2 && dw3x3s2Kernel != nil || q.StrideW == 1 && q.PadW == 1 && dw3x3s1Kernel != nil):
+		depthwiseRows(dst, src, weight, q, oh, ow, ep)
+	case cg == 1 && q.Groups == q.C && q.OutC == q.C && dw3x3Kernel != nil && !asym &&
 		q.KH == 3 && q.KW == 3 && q.StrideH == 1 && q.StrideW == 1 && q.DilationH == 1 && q.DilationW == 1:
 		depthwisePadded(dst, src, weight, q, oh, ow, ep)
 	case cg == 1 && q.Groups == q.C && (q.C > 1 || q.OutC == 1):
@@ -242,6 +252,10 @@ func conv2D(fn string, dst, src, weight []float32, pw *packedGroups, wc *winoCac
 		// and goes to the GEMM paths below, 2.5–6× faster than the direct
 		// kernel there (BenchmarkConv2DOneChannel).
 		depthwise(dst, src, weight, q, oh, ow, ep)
+	case asym:
+		// The paths below read the input as it lies (conv1x1) or pad a
+		// copy symmetrically; the implicit GEMM bounds-checks every tap.
+		convIm2col(dst, src, weight, pw, q, oh, ow, ep)
 	case q.KH == 1 && q.KW == 1 && q.StrideH == 1 && q.StrideW == 1 && q.PadH == 0 && q.PadW == 0:
 		conv1x1(dst, src, weight, pw, q, ep)
 	case useWinograd(q, oh, ow):

@@ -159,7 +159,8 @@ var convCases = []convCase{
 	{"dw3x3/padded_n2_c5_20x23", ConvParams{N: 2, C: 5, H: 20, W: 23, OutC: 5, KH: 3, KW: 3, PadH: 1, PadW: 1, Groups: 5}},
 	{"dw3x3/padded_pad2_1", ConvParams{N: 1, C: 3, H: 12, W: 30, OutC: 3, KH: 3, KW: 3, PadH: 2, PadW: 1, Groups: 3}},
 	{"dw3x3/padded_nopad_7x7", ConvParams{N: 1, C: 4, H: 7, W: 7, OutC: 4, KH: 3, KW: 3, Groups: 4}},
-	// dw3x3Same's borders on planes too small to have an inside.
+	// Stride 1, padding 1 (depthwiseRows) on planes too small to have an
+	// inside.
 	{"dw3x3/same_1x1", ConvParams{N: 1, C: 2, H: 1, W: 1, OutC: 2, KH: 3, KW: 3, PadH: 1, PadW: 1, Groups: 2}},
 	{"dw3x3/same_2x5", ConvParams{N: 1, C: 2, H: 2, W: 5, OutC: 2, KH: 3, KW: 3, PadH: 1, PadW: 1, Groups: 2}},
 	{"dw3x3/same_5x2", ConvParams{N: 1, C: 2, H: 5, W: 2, OutC: 2, KH: 3, KW: 3, PadH: 1, PadW: 1, Groups: 2}},
@@ -177,6 +178,31 @@ var convCases = []convCase{
 	{"dw1x1", ConvParams{N: 1, C: 4, H: 5, W: 5, OutC: 4, KH: 1, KW: 1, Groups: 4}},
 	{"dw3x3/mult2", ConvParams{N: 2, C: 3, H: 8, W: 9, OutC: 6, KH: 3, KW: 3, PadH: 1, PadW: 1, Groups: 3}},
 	{"dw3x3/c64_56x56", ConvParams{N: 1, C: 64, H: 56, W: 56, OutC: 64, KH: 3, KW: 3, PadH: 1, PadW: 1, Groups: 64}},
+	// Stride-2 3x3 depthwise (depthwiseRows): whole and masked trips, left
+	// padding computed in Go, rows in the top and bottom padding, planes
+	// too small for the kernel.
+	{"dw3x3/s2_nopad_9x40", ConvParams{N: 1, C: 3, H: 9, W: 40, OutC: 3, KH: 3, KW: 3, StrideH: 2, StrideW: 2, Groups: 3}},
+	{"dw3x3/s2_pad2_3", ConvParams{N: 2, C: 2, H: 13, W: 37, OutC: 2, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 2, PadW: 3, Groups: 2}},
+	{"dw3x3/s2_pad1_70x70", ConvParams{N: 1, C: 3, H: 70, W: 70, OutC: 3, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, Groups: 3}},
+	{"dw3x3/s2_pad1_w1", ConvParams{N: 1, C: 2, H: 5, W: 1, OutC: 2, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, Groups: 2}},
+	{"dw3x3/s2_pad1_h1", ConvParams{N: 1, C: 2, H: 1, W: 19, OutC: 2, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, Groups: 2}},
+	{"dw3x3/s2_mult2", ConvParams{N: 1, C: 3, H: 10, W: 12, OutC: 6, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadAfterH: 1, PadAfterW: 1, Groups: 3}},
+	// After-padding (TensorFlow's SAME: 0 before, 1 after on an even side;
+	// ONNX's uneven pads) on every path: depthwise at stride 2 and 1,
+	// 1x1, the implicit GEMM where the grids would otherwise take it.
+	{"after/dw3x3_s2_same_16x16", ConvParams{N: 1, C: 5, H: 16, W: 16, OutC: 5, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadAfterH: 1, PadAfterW: 1, Groups: 5}},
+	{"after/dw3x3_s2_same_n2_34x70", ConvParams{N: 2, C: 3, H: 34, W: 70, OutC: 3, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadAfterH: 1, PadAfterW: 1, Groups: 3}},
+	{"after/dw3x3_s2_same_64x64", ConvParams{N: 1, C: 4, H: 64, W: 64, OutC: 4, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadAfterH: 1, PadAfterW: 1, Groups: 4}},
+	{"after/dw3x3_s2_pad1_2_3", ConvParams{N: 1, C: 3, H: 11, W: 20, OutC: 3, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, PadAfterH: 2, PadAfterW: 3, Groups: 3}},
+	{"after/dw3x3_s2_wide_right_pad", ConvParams{N: 1, C: 2, H: 6, W: 5, OutC: 2, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadAfterH: 4, PadAfterW: 40, Groups: 2}},
+	{"after/dw3x3_s2_2x2", ConvParams{N: 1, C: 2, H: 2, W: 2, OutC: 2, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadAfterH: 1, PadAfterW: 1, Groups: 2}},
+	{"after/dw3x3_s1", ConvParams{N: 1, C: 3, H: 9, W: 20, OutC: 3, KH: 3, KW: 3, PadH: 1, PadW: 0, PadAfterH: 1, PadAfterW: 2, Groups: 3}},
+	{"after/dw2x2_s1_same", ConvParams{N: 1, C: 3, H: 7, W: 8, OutC: 3, KH: 2, KW: 2, PadAfterH: 1, PadAfterW: 1, Groups: 3}},
+	{"after/1x1", ConvParams{N: 1, C: 6, H: 5, W: 7, OutC: 4, KH: 1, KW: 1, PadAfterH: 1, PadAfterW: 2}},
+	{"after/3x3_s2_same", ConvParams{N: 2, C: 4, H: 10, W: 12, OutC: 6, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadAfterH: 1, PadAfterW: 1}},
+	{"after/3x3_s2_grid_c32", ConvParams{N: 1, C: 32, H: 16, W: 14, OutC: 9, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadAfterH: 1, PadAfterW: 1}},
+	{"after/3x3_s1_padded_c64", ConvParams{N: 1, C: 64, H: 20, W: 18, OutC: 10, KH: 3, KW: 3, PadH: 1, PadW: 1, PadAfterH: 1, PadAfterW: 2}},
+	{"after/4x4_s2_same", ConvParams{N: 1, C: 3, H: 9, W: 8, OutC: 5, KH: 4, KW: 4, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, PadAfterH: 1}},
 }
 
 // convEpilogues returns the epilogues every case runs with: none, each
@@ -392,6 +418,9 @@ func TestConvOutSize(t *testing.T) {
 		{ConvParams{H: 7, W: 8, KH: 3, KW: 3, StrideH: 2, StrideW: 3}, 3, 2},
 		{ConvParams{H: 10, W: 10, KH: 3, KW: 3, DilationH: 2, DilationW: 4}, 6, 2},
 		{ConvParams{H: 2, W: 2, KH: 3, KW: 3}, 0, 0},
+		// TensorFlow's SAME, ⌈H/2⌉: 0 before and 1 after on an even side.
+		{ConvParams{H: 512, W: 256, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadAfterH: 1, PadAfterW: 1}, 256, 128},
+		{ConvParams{H: 2, W: 2, KH: 3, KW: 3, PadAfterH: 1, PadAfterW: 2}, 1, 2},
 	} {
 		if oh, ow := tc.p.OutSize(); oh != tc.oh || ow != tc.ow {
 			t.Errorf("%+v: OutSize() = %d, %d, want %d, %d", tc.p, oh, ow, tc.oh, tc.ow)
@@ -416,6 +445,8 @@ func TestConv2DPanics(t *testing.T) {
 			"accel: Conv2D: OutC=6 not divisible by Groups=4"},
 		{"negative_pad", func() { Conv2D(dst, src, weight, with(func(q *ConvParams) { q.PadW = -1 }), nil) },
 			"accel: Conv2D: PadW=-1, must be at least 0"},
+		{"negative_pad_after", func() { Conv2D(dst, src, weight, with(func(q *ConvParams) { q.PadAfterH = -1 }), nil) },
+			"accel: Conv2D: PadAfterH=-1, must be at least 0"},
 		{"zero_kernel", func() { Conv2D(dst, src, weight, with(func(q *ConvParams) { q.KH = 0 }), nil) },
 			"accel: Conv2D: KH=0, must be at least 1"},
 		{"kernel_too_big", func() {

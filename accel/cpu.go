@@ -83,7 +83,10 @@ func poolingImpl() string {
 
 // depthwiseImpl names the depthwise kernels in use.
 func depthwiseImpl() string {
-	if dw3x3Kernel != nil {
+	switch {
+	case dw3x3s1Kernel != nil && dw3x3s2Kernel != nil:
+		return "avx512 3x3 rows (stride 1 pad 1, stride 2) and padded planes (stride 1), go direct otherwise"
+	case dw3x3Kernel != nil:
 		return "avx512 3x3 stride 1, go direct otherwise"
 	}
 	return "go direct"

@@ -7,7 +7,15 @@ import (
 // ConvParams is the shape of a 2-D convolution, with PyTorch's meanings:
 // src is NCHW [N, C, H, W], weight is [OutC, C/Groups, KH, KW], dst is
 // [N, OutC, OH, OW] with OH, OW from OutSize. Padding is symmetric on each
-// axis (PadH rows of zeros above and below, PadW columns left and right).
+// axis (PadH rows of zeros above and below, PadW columns left and right),
+// plus PadAfterH more rows below and PadAfterW more columns right: the odd
+// pixel of TensorFlow's padding="SAME" (OH = ⌈H/Stride⌉ from a total
+// padding of max((OH−1)·Stride + Dilation·(K−1) + 1 − H, 0), ⌊total/2⌋
+// before and the rest after, so a 3x3 stride-2 kernel on an even side pads
+// 0 before and 1 after) and of ONNX's uneven pads. The after-padding only
+// adds the output rows and columns whose windows reach into it: output
+// (oy, ox) still reads input (oy·StrideH − PadH + ki·DilationH,
+// ox·StrideW − PadW + kj·DilationW).
 //
 // A zero StrideH, StrideW, DilationH, DilationW or Groups means 1, so a
 // literal need only name what differs from PyTorch's defaults.
@@ -16,7 +24,8 @@ type ConvParams struct {
 	OutC                 int // output channels
 	KH, KW               int // kernel height and width
 	StrideH, StrideW     int
-	PadH, PadW           int
+	PadH, PadW           int // zero rows above and below, columns left and right
+	PadAfterH, PadAfterW int // more zero rows below, columns right
 	DilationH, DilationW int
 	Groups               int // C and OutC are split into Groups independent convolutions
 }
@@ -36,16 +45,18 @@ func (p ConvParams) withDefaults() ConvParams {
 	return p
 }
 
-// OutSize returns the output height and width, PyTorch's formula
+// OutSize returns the output height and width, PyTorch's formula with
+// the after-padding added
 //
-//	OH = (H + 2·PadH - DilationH·(KH-1) - 1)/StrideH + 1
-//	OW = (W + 2·PadW - DilationW·(KW-1) - 1)/StrideW + 1
+//	OH = (H + 2·PadH + PadAfterH - DilationH·(KH-1) - 1)/StrideH + 1
+//	OW = (W + 2·PadW + PadAfterW - DilationW·(KW-1) - 1)/StrideW + 1
 //
 // rounded down, and 0 on an axis where the dilated kernel is larger than the
 // padded input.
 func (p ConvParams) OutSize() (oh, ow int) {
 	p = p.withDefaults()
-	return outLen(p.H, p.KH, p.StrideH, p.PadH, p.DilationH), outLen(p.W, p.KW, p.StrideW, p.PadW, p.DilationW)
+	return outLen(p.H+p.PadAfterH, p.KH, p.StrideH, p.PadH, p.DilationH),
+		outLen(p.W+p.PadAfterW, p.KW, p.StrideW, p.PadW, p.DilationW)
 }
 
 func outLen(in, k, stride, pad, dil int) int {
@@ -72,7 +83,8 @@ func (p ConvParams) check(fn string, needOutC bool) (q ConvParams, oh, ow int) {
 		{"C", q.C, 1}, {"H", q.H, 1}, {"W", q.W, 1}, {"KH", q.KH, 1}, {"KW", q.KW, 1},
 		{"StrideH", q.StrideH, 1}, {"StrideW", q.StrideW, 1},
 		{"DilationH", q.DilationH, 1}, {"DilationW", q.DilationW, 1},
-		{"PadH", q.PadH, 0}, {"PadW", q.PadW, 0}, {"Groups", q.Groups, 1},
+		{"PadH", q.PadH, 0}, {"PadW", q.PadW, 0},
+		{"PadAfterH", q.PadAfterH, 0}, {"PadAfterW", q.PadAfterW, 0}, {"Groups", q.Groups, 1},
 	} {
 		if d.v < d.min {
 			bad("%s=%d, must be at least %d", d.name, d.v, d.min)
@@ -96,7 +108,7 @@ func (p ConvParams) check(fn string, needOutC bool) (q ConvParams, oh, ow int) {
 	if oh < 1 || ow < 1 {
 		bad("%dx%d kernel with dilation %dx%d spans %dx%d, more than the %dx%d padded input",
 			q.KH, q.KW, q.DilationH, q.DilationW,
-			q.DilationH*(q.KH-1)+1, q.DilationW*(q.KW-1)+1, q.H+2*q.PadH, q.W+2*q.PadW)
+			q.DilationH*(q.KH-1)+1, q.DilationW*(q.KW-1)+1, q.H+2*q.PadH+q.PadAfterH, q.W+2*q.PadW+q.PadAfterW)
 	}
 	return q, oh, ow
 }

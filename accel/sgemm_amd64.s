@@ -1421,6 +1421,475 @@ done:
 	VZEROUPPER
 	RET
 
+// func dw3x3s1AVX512(o *float32, ldo int, r0 *float32, r1 *float32, r2 *float32, step int, rows int, n int, avail int, w *[9]float32, ep *[5]float32, flags int)
+// Requires: AVX, AVX512F, BMI2, CMOV
+TEXT ·dw3x3s1AVX512(SB), NOSPLIT, $0-96
+	MOVQ         o+0(FP), AX
+	MOVQ         r0+16(FP), CX
+	MOVQ         r1+24(FP), DX
+	MOVQ         r2+32(FP), BX
+	MOVQ         rows+48(FP), SI
+	MOVQ         flags+88(FP), DI
+	MOVQ         w+72(FP), R8
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 4(R8), Z1
+	VBROADCASTSS 8(R8), Z2
+	VBROADCASTSS 12(R8), Z3
+	VBROADCASTSS 16(R8), Z4
+	VBROADCASTSS 20(R8), Z5
+	VBROADCASTSS 24(R8), Z6
+	VBROADCASTSS 28(R8), Z7
+	VBROADCASTSS 32(R8), Z8
+	MOVQ         ep+80(FP), R8
+	VBROADCASTSS (R8), Z9
+	VBROADCASTSS 4(R8), Z10
+	VBROADCASTSS 8(R8), Z11
+	VBROADCASTSS 12(R8), Z12
+	VBROADCASTSS 16(R8), Z13
+	MOVQ         n+56(FP), R8
+	SUBQ         $0x10, R8
+	MOVQ         avail+64(FP), R9
+	SUBQ         $0x11, R9
+	CMPQ         R9, R8
+	CMOVQLT      R9, R8
+
+row:
+	XORQ R10, R10
+	JMP  masked
+
+	// Whole trips.
+whole:
+	CMPQ        R10, R8
+	JG          tail
+	VMULPS      -4(CX)(R10*4), Z0, Z14
+	VFMADD231PS (CX)(R10*4), Z1, Z14
+	VFMADD231PS 4(CX)(R10*4), Z2, Z14
+	VFMADD231PS -4(DX)(R10*4), Z3, Z14
+	VFMADD231PS (DX)(R10*4), Z4, Z14
+	VFMADD231PS 4(DX)(R10*4), Z5, Z14
+	VFMADD231PS -4(BX)(R10*4), Z6, Z14
+	VFMADD231PS (BX)(R10*4), Z7, Z14
+	VFMADD231PS 4(BX)(R10*4), Z8, Z14
+	TESTQ       $0x00000002, DI
+	JZ          whole_skip2
+	VFMADD213PS Z10, Z9, Z14
+
+whole_skip2:
+	TESTQ  $0x00000004, DI
+	JZ     whole_skip4
+	VMAXPS Z14, Z11, Z14
+
+whole_skip4:
+	TESTQ  $0x00000008, DI
+	JZ     whole_skip8
+	VMINPS Z14, Z12, Z14
+
+whole_skip8:
+	TESTQ  $0x00000010, DI
+	JZ     whole_skip16
+	VMULPS Z13, Z14, Z15
+	VMAXPS Z14, Z15, Z14
+
+whole_skip16:
+	VMOVUPS Z14, (AX)(R10*4)
+	ADDQ    $0x10, R10
+	JMP     whole
+
+	// Trips under masks: loads of columns in [0, avail), stores of outputs < n.
+tail:
+	MOVQ n+56(FP), R9
+	CMPQ R10, R9
+	JGE  next
+
+masked:
+	MOVL $0xffffffff, R11
+	MOVQ avail+64(FP), R9
+	SUBQ R10, R9
+	MOVQ R9, R12
+	INCQ R12
+	CMPQ R12, $0x00
+	JGE  pos0
+	XORQ R12, R12
+
+pos0:
+	CMPQ R12, $0x20
+	JLE  small0
+	MOVQ $0x00000020, R12
+
+small0:
+	BZHIL R12, R11, R12
+	TESTQ R10, R10
+	JNZ   notfirst
+	ANDL  $-2, R12
+
+notfirst:
+	KMOVW R12, K1
+	MOVQ  R9, R12
+	CMPQ  R12, $0x00
+	JGE   pos1
+	XORQ  R12, R12
+
+pos1:
+	CMPQ R12, $0x20
+	JLE  small1
+	MOVQ $0x00000020, R12
+
+small1:
+	BZHIL R12, R11, R12
+	KMOVW R12, K2
+	MOVQ  R9, R12
+	DECQ  R12
+	CMPQ  R12, $0x00
+	JGE   pos2
+	XORQ  R12, R12
+
+pos2:
+	CMPQ R12, $0x20
+	JLE  small2
+	MOVQ $0x00000020, R12
+
+small2:
+	BZHIL R12, R11, R12
+	KMOVW R12, K3
+	MOVQ  n+56(FP), R12
+	MOVQ  R10, R9
+	SUBQ  R9, R12
+	CMPQ  R12, $0x00
+	JGE   pos3
+	XORQ  R12, R12
+
+pos3:
+	CMPQ R12, $0x20
+	JLE  small3
+	MOVQ $0x00000020, R12
+
+small3:
+	BZHIL       R12, R11, R12
+	KMOVW       R12, K4
+	VMOVUPS.Z   -4(CX)(R10*4), K1, Z14
+	VMOVUPS.Z   (CX)(R10*4), K2, Z15
+	VMOVUPS.Z   4(CX)(R10*4), K3, Z16
+	VMULPS      Z14, Z0, Z14
+	VFMADD231PS Z15, Z1, Z14
+	VFMADD231PS Z16, Z2, Z14
+	VMOVUPS.Z   -4(DX)(R10*4), K1, Z15
+	VMOVUPS.Z   (DX)(R10*4), K2, Z16
+	VMOVUPS.Z   4(DX)(R10*4), K3, Z17
+	VFMADD231PS Z15, Z3, Z14
+	VFMADD231PS Z16, Z4, Z14
+	VFMADD231PS Z17, Z5, Z14
+	VMOVUPS.Z   -4(BX)(R10*4), K1, Z15
+	VMOVUPS.Z   (BX)(R10*4), K2, Z16
+	VMOVUPS.Z   4(BX)(R10*4), K3, Z17
+	VFMADD231PS Z15, Z6, Z14
+	VFMADD231PS Z16, Z7, Z14
+	VFMADD231PS Z17, Z8, Z14
+	TESTQ       $0x00000002, DI
+	JZ          masked_skip2
+	VFMADD213PS Z10, Z9, Z14
+
+masked_skip2:
+	TESTQ  $0x00000004, DI
+	JZ     masked_skip4
+	VMAXPS Z14, Z11, Z14
+
+masked_skip4:
+	TESTQ  $0x00000008, DI
+	JZ     masked_skip8
+	VMINPS Z14, Z12, Z14
+
+masked_skip8:
+	TESTQ  $0x00000010, DI
+	JZ     masked_skip16
+	VMULPS Z13, Z14, Z15
+	VMAXPS Z14, Z15, Z14
+
+masked_skip16:
+	VMOVUPS Z14, K4, (AX)(R10*4)
+	ADDQ    $0x10, R10
+	JMP     whole
+
+next:
+	DECQ SI
+	JZ   done
+	MOVQ ldo+8(FP), R9
+	SHLQ $0x02, R9
+	ADDQ R9, AX
+	MOVQ step+40(FP), R9
+	SHLQ $0x02, R9
+	ADDQ R9, CX
+	ADDQ R9, DX
+	ADDQ R9, BX
+	JMP  row
+
+done:
+	VZEROUPPER
+	RET
+
+DATA dwS2Even<>+0(SB)/4, $0x00000000
+DATA dwS2Even<>+4(SB)/4, $0x00000002
+DATA dwS2Even<>+8(SB)/4, $0x00000004
+DATA dwS2Even<>+12(SB)/4, $0x00000006
+DATA dwS2Even<>+16(SB)/4, $0x00000008
+DATA dwS2Even<>+20(SB)/4, $0x0000000a
+DATA dwS2Even<>+24(SB)/4, $0x0000000c
+DATA dwS2Even<>+28(SB)/4, $0x0000000e
+DATA dwS2Even<>+32(SB)/4, $0x00000010
+DATA dwS2Even<>+36(SB)/4, $0x00000012
+DATA dwS2Even<>+40(SB)/4, $0x00000014
+DATA dwS2Even<>+44(SB)/4, $0x00000016
+DATA dwS2Even<>+48(SB)/4, $0x00000018
+DATA dwS2Even<>+52(SB)/4, $0x0000001a
+DATA dwS2Even<>+56(SB)/4, $0x0000001c
+DATA dwS2Even<>+60(SB)/4, $0x0000001e
+GLOBL dwS2Even<>(SB), RODATA|NOPTR, $64
+
+DATA dwS2Odd<>+0(SB)/4, $0x00000001
+DATA dwS2Odd<>+4(SB)/4, $0x00000003
+DATA dwS2Odd<>+8(SB)/4, $0x00000005
+DATA dwS2Odd<>+12(SB)/4, $0x00000007
+DATA dwS2Odd<>+16(SB)/4, $0x00000009
+DATA dwS2Odd<>+20(SB)/4, $0x0000000b
+DATA dwS2Odd<>+24(SB)/4, $0x0000000d
+DATA dwS2Odd<>+28(SB)/4, $0x0000000f
+DATA dwS2Odd<>+32(SB)/4, $0x00000011
+DATA dwS2Odd<>+36(SB)/4, $0x00000013
+DATA dwS2Odd<>+40(SB)/4, $0x00000015
+DATA dwS2Odd<>+44(SB)/4, $0x00000017
+DATA dwS2Odd<>+48(SB)/4, $0x00000019
+DATA dwS2Odd<>+52(SB)/4, $0x0000001b
+DATA dwS2Odd<>+56(SB)/4, $0x0000001d
+DATA dwS2Odd<>+60(SB)/4, $0x0000001f
+GLOBL dwS2Odd<>(SB), RODATA|NOPTR, $64
+
+// func dw3x3s2AVX512(o *float32, ldo int, r0 *float32, r1 *float32, r2 *float32, step int, rows int, n int, avail int, w *[9]float32, ep *[5]float32, flags int)
+// Requires: AVX, AVX512F, BMI2, CMOV
+TEXT ·dw3x3s2AVX512(SB), NOSPLIT, $0-96
+	MOVQ         o+0(FP), AX
+	MOVQ         r0+16(FP), CX
+	MOVQ         r1+24(FP), DX
+	MOVQ         r2+32(FP), BX
+	MOVQ         rows+48(FP), SI
+	MOVQ         flags+88(FP), DI
+	MOVQ         w+72(FP), R8
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 4(R8), Z1
+	VBROADCASTSS 8(R8), Z2
+	VBROADCASTSS 12(R8), Z3
+	VBROADCASTSS 16(R8), Z4
+	VBROADCASTSS 20(R8), Z5
+	VBROADCASTSS 24(R8), Z6
+	VBROADCASTSS 28(R8), Z7
+	VBROADCASTSS 32(R8), Z8
+	MOVQ         ep+80(FP), R8
+	VBROADCASTSS (R8), Z9
+	VBROADCASTSS 4(R8), Z10
+	VBROADCASTSS 8(R8), Z11
+	VBROADCASTSS 12(R8), Z12
+	VBROADCASTSS 16(R8), Z13
+	VMOVUPS      dwS2Even<>+0(SB), Z14
+	VMOVUPS      dwS2Odd<>+0(SB), Z15
+	MOVQ         n+56(FP), R8
+	SHLQ         $0x01, R8
+	SUBQ         $0x20, R8
+	MOVQ         avail+64(FP), R9
+	SUBQ         $0x22, R9
+	CMPQ         R9, R8
+	CMOVQLT      R9, R8
+
+row:
+	XORQ R10, R10
+
+	// Whole trips.
+whole:
+	CMPQ        R10, R8
+	JG          tail
+	VMOVUPS     (CX)(R10*4), Z17
+	VMOVUPS     64(CX)(R10*4), Z16
+	VMOVUPS     8(CX)(R10*4), Z18
+	VPERMT2PS   72(CX)(R10*4), Z14, Z18
+	VMOVAPS     Z17, Z19
+	VPERMT2PS   Z16, Z14, Z19
+	VPERMT2PS   Z16, Z15, Z17
+	VMULPS      Z19, Z0, Z16
+	VFMADD231PS Z17, Z1, Z16
+	VFMADD231PS Z18, Z2, Z16
+	VMOVUPS     (DX)(R10*4), Z17
+	VMOVUPS     64(DX)(R10*4), Z18
+	VMOVUPS     8(DX)(R10*4), Z19
+	VPERMT2PS   72(DX)(R10*4), Z14, Z19
+	VMOVAPS     Z17, Z20
+	VPERMT2PS   Z18, Z14, Z20
+	VPERMT2PS   Z18, Z15, Z17
+	VFMADD231PS Z20, Z3, Z16
+	VFMADD231PS Z17, Z4, Z16
+	VFMADD231PS Z19, Z5, Z16
+	VMOVUPS     (BX)(R10*4), Z17
+	VMOVUPS     64(BX)(R10*4), Z18
+	VMOVUPS     8(BX)(R10*4), Z19
+	VPERMT2PS   72(BX)(R10*4), Z14, Z19
+	VMOVAPS     Z17, Z20
+	VPERMT2PS   Z18, Z14, Z20
+	VPERMT2PS   Z18, Z15, Z17
+	VFMADD231PS Z20, Z6, Z16
+	VFMADD231PS Z17, Z7, Z16
+	VFMADD231PS Z19, Z8, Z16
+	TESTQ       $0x00000002, DI
+	JZ          whole_skip2
+	VFMADD213PS Z10, Z9, Z16
+
+whole_skip2:
+	TESTQ  $0x00000004, DI
+	JZ     whole_skip4
+	VMAXPS Z16, Z11, Z16
+
+whole_skip4:
+	TESTQ  $0x00000008, DI
+	JZ     whole_skip8
+	VMINPS Z16, Z12, Z16
+
+whole_skip8:
+	TESTQ  $0x00000010, DI
+	JZ     whole_skip16
+	VMULPS Z13, Z16, Z17
+	VMAXPS Z16, Z17, Z16
+
+whole_skip16:
+	VMOVUPS Z16, (AX)(R10*2)
+	ADDQ    $0x20, R10
+	JMP     whole
+
+	// Trips under masks: loads of columns in [0, avail), stores of outputs < n.
+tail:
+	MOVQ n+56(FP), R9
+	SHLQ $0x01, R9
+	CMPQ R10, R9
+	JGE  next
+	MOVL $0xffffffff, R11
+	MOVQ avail+64(FP), R9
+	SUBQ R10, R9
+	MOVQ R9, R12
+	CMPQ R12, $0x00
+	JGE  pos0
+	XORQ R12, R12
+
+pos0:
+	CMPQ R12, $0x20
+	JLE  small0
+	MOVQ $0x00000020, R12
+
+small0:
+	BZHIL R12, R11, R12
+	KMOVW R12, K1
+	SHRL  $0x10, R12
+	KMOVW R12, K2
+	MOVQ  R9, R12
+	SUBQ  $0x02, R12
+	CMPQ  R12, $0x00
+	JGE   pos1
+	XORQ  R12, R12
+
+pos1:
+	CMPQ R12, $0x20
+	JLE  small1
+	MOVQ $0x00000020, R12
+
+small1:
+	BZHIL R12, R11, R12
+	KMOVW R12, K3
+	SHRL  $0x10, R12
+	KMOVW R12, K4
+	MOVQ  n+56(FP), R12
+	MOVQ  R10, R9
+	SHRQ  $0x01, R9
+	SUBQ  R9, R12
+	CMPQ  R12, $0x00
+	JGE   pos2
+	XORQ  R12, R12
+
+pos2:
+	CMPQ R12, $0x20
+	JLE  small2
+	MOVQ $0x00000020, R12
+
+small2:
+	BZHIL       R12, R11, R12
+	KMOVW       R12, K5
+	VMOVUPS.Z   (CX)(R10*4), K1, Z17
+	VMOVUPS.Z   64(CX)(R10*4), K2, Z16
+	VMOVUPS.Z   8(CX)(R10*4), K3, Z18
+	VMOVUPS.Z   72(CX)(R10*4), K4, Z19
+	VPERMT2PS   Z19, Z14, Z18
+	VMOVAPS     Z17, Z19
+	VPERMT2PS   Z16, Z14, Z19
+	VPERMT2PS   Z16, Z15, Z17
+	VMULPS      Z19, Z0, Z16
+	VFMADD231PS Z17, Z1, Z16
+	VFMADD231PS Z18, Z2, Z16
+	VMOVUPS.Z   (DX)(R10*4), K1, Z17
+	VMOVUPS.Z   64(DX)(R10*4), K2, Z18
+	VMOVUPS.Z   8(DX)(R10*4), K3, Z19
+	VMOVUPS.Z   72(DX)(R10*4), K4, Z20
+	VPERMT2PS   Z20, Z14, Z19
+	VMOVAPS     Z17, Z20
+	VPERMT2PS   Z18, Z14, Z20
+	VPERMT2PS   Z18, Z15, Z17
+	VFMADD231PS Z20, Z3, Z16
+	VFMADD231PS Z17, Z4, Z16
+	VFMADD231PS Z19, Z5, Z16
+	VMOVUPS.Z   (BX)(R10*4), K1, Z17
+	VMOVUPS.Z   64(BX)(R10*4), K2, Z18
+	VMOVUPS.Z   8(BX)(R10*4), K3, Z19
+	VMOVUPS.Z   72(BX)(R10*4), K4, Z20
+	VPERMT2PS   Z20, Z14, Z19
+	VMOVAPS     Z17, Z20
+	VPERMT2PS   Z18, Z14, Z20
+	VPERMT2PS   Z18, Z15, Z17
+	VFMADD231PS Z20, Z6, Z16
+	VFMADD231PS Z17, Z7, Z16
+	VFMADD231PS Z19, Z8, Z16
+	TESTQ       $0x00000002, DI
+	JZ          masked_skip2
+	VFMADD213PS Z10, Z9, Z16
+
+masked_skip2:
+	TESTQ  $0x00000004, DI
+	JZ     masked_skip4
+	VMAXPS Z16, Z11, Z16
+
+masked_skip4:
+	TESTQ  $0x00000008, DI
+	JZ     masked_skip8
+	VMINPS Z16, Z12, Z16
+
+masked_skip8:
+	TESTQ  $0x00000010, DI
+	JZ     masked_skip16
+	VMULPS Z13, Z16, Z17
+	VMAXPS Z16, Z17, Z16
+
+masked_skip16:
+	VMOVUPS Z16, K5, (AX)(R10*2)
+	ADDQ    $0x20, R10
+	JMP     whole
+
+next:
+	DECQ SI
+	JZ   done
+	MOVQ ldo+8(FP), R9
+	SHLQ $0x02, R9
+	ADDQ R9, AX
+	MOVQ step+40(FP), R9
+	SHLQ $0x02, R9
+	ADDQ R9, CX
+	ADDQ R9, DX
+	ADDQ R9, BX
+	JMP  row
+
+done:
+	VZEROUPPER
+	RET
+
 // func dotTile6x4AVX512(k int, a *[6]*float32, b *[4]*float32, out *[24]float32, tail int)
 // Requires: AVX, AVX512F, AVX512VL
 TEXT ·dotTile6x4AVX512(SB), NOSPLIT, $0-40

@@ -34,6 +34,16 @@ func maxPool2x2AVX512(dst *float32, r0 *float32, r1 *float32, n int)
 //go:noescape
 func dw3x3AVX512(o *float32, r *float32, wp int, w *[9]float32, n int, ep *[5]float32, flags int)
 
+// dw3x3s1AVX512 is a 3x3 stride-1 depthwise filter over rows of a plane, epilogue fused: see depthwiseRows in accel/internal/asmgen.
+//
+//go:noescape
+func dw3x3s1AVX512(o *float32, ldo int, r0 *float32, r1 *float32, r2 *float32, step int, rows int, n int, avail int, w *[9]float32, ep *[5]float32, flags int)
+
+// dw3x3s2AVX512 is a 3x3 stride-2 depthwise filter over rows of a plane, epilogue fused: see depthwiseRows in accel/internal/asmgen.
+//
+//go:noescape
+func dw3x3s2AVX512(o *float32, ldo int, r0 *float32, r1 *float32, r2 *float32, step int, rows int, n int, avail int, w *[9]float32, ep *[5]float32, flags int)
+
 // dotTile6x4AVX512 computes the 6×4 dot products of six rows of A with four rows of B: see dotTile in accel/internal/asmgen.
 //
 //go:noescape

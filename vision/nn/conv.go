@@ -128,17 +128,24 @@ func (c *Conv2d) params(n, h, w int) accel.ConvParams {
 
 // Forward convolves x [N, InC, H, W] into [N, OutC, OH, OW].
 func (c *Conv2d) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
-	return c.forward(x, nil, accel.ActLinear, 0)
+	return c.forward(x, nil, accel.ActLinear, 0, padAfter{})
 }
 
-// forward runs the convolution with bn (if not nil) folded in and the
-// activation fused.
-func (c *Conv2d) forward(x *tensor.Tensor, bn *BatchNorm2d, act accel.Activation, slope float32) (*tensor.Tensor, error) {
+// padAfter is zero padding below (h rows) and right of (w columns) the
+// input on top of a Conv2d's symmetric PadH, PadW: the odd pixel of
+// TensorFlow's SAME padding, which ConvBNActSame passes to accel as
+// ConvParams.PadAfterH, PadAfterW. The zero value is none.
+type padAfter struct{ h, w int }
+
+// forward runs the convolution, padded further by after, with bn (if not
+// nil) folded in and the activation fused.
+func (c *Conv2d) forward(x *tensor.Tensor, bn *BatchNorm2d, act accel.Activation, slope float32, after padAfter) (*tensor.Tensor, error) {
 	n, _, h, w, err := nchw("Conv2d", x, c.InC)
 	if err != nil {
 		return nil, err
 	}
 	p := c.params(n, h, w)
+	p.PadAfterH, p.PadAfterW = after.h, after.w
 	oh, ow := p.OutSize()
 	if h < 1 || w < 1 || oh < 1 || ow < 1 {
 		return nil, fmt.Errorf("%w: Conv2d: input %v too small for a %dx%d kernel (dilation %d,%d, padding %d,%d)",
@@ -164,9 +171,14 @@ func (c *Conv2d) forward(x *tensor.Tensor, bn *BatchNorm2d, act accel.Activation
 // conv → bn → relu. bn may be nil; act is one of nil, *ReLU, *ReLU6,
 // *LeakyReLU or *Sigmoid.
 func ConvBNAct(x *tensor.Tensor, conv *Conv2d, bn *BatchNorm2d, act Module) (*tensor.Tensor, error) {
+	return convBNAct(x, conv, bn, act, padAfter{})
+}
+
+// convBNAct is ConvBNAct with the input padded further by after.
+func convBNAct(x *tensor.Tensor, conv *Conv2d, bn *BatchNorm2d, act Module, after padAfter) (*tensor.Tensor, error) {
 	a, slope, ok := fusable(act)
 	if !ok {
-		y, err := conv.forward(x, bn, accel.ActLinear, 0)
+		y, err := conv.forward(x, bn, accel.ActLinear, 0, after)
 		if err != nil {
 			return nil, err
 		}
@@ -176,5 +188,5 @@ func ConvBNAct(x *tensor.Tensor, conv *Conv2d, bn *BatchNorm2d, act Module) (*te
 		}
 		return z, err
 	}
-	return conv.forward(x, bn, a, slope)
+	return conv.forward(x, bn, a, slope, after)
 }

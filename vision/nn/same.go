@@ -21,12 +21,15 @@ func SamePadding(n, k, stride int) (before, after int) {
 // ConvBNActSame is ConvBNAct with TensorFlow's padding="SAME"
 // (SamePadding on each side) in place of conv's PadH and PadW, which must
 // be 0: the convolutions of networks trained in TensorFlow (MobileNets,
-// the SSDs of its object detection API). Symmetric padding runs as
-// ConvBNAct does; an odd one first copies x into a zero-padded buffer.
-// The result is a new [N, OutC, ⌈H/StrideH⌉, ⌈W/StrideW⌉] tensor; x is
-// not changed. Safe for concurrent use, as ConvBNAct.
+// the SSDs of its object detection API). The padding is the
+// convolution's own, with no padded copy of x: the side before as PadH and
+// PadW on both sides, and the odd pixel after (a 3x3 stride-2 kernel on an
+// even side pads 0 before and 1 after, which torch's symmetric padding
+// cannot express) as accel.ConvParams' PadAfterH and PadAfterW. The
+// result is a new [N, OutC, ⌈H/StrideH⌉, ⌈W/StrideW⌉] tensor; x is not
+// changed. Safe for concurrent use, as ConvBNAct.
 func ConvBNActSame(x *tensor.Tensor, conv *Conv2d, bn *BatchNorm2d, act Module) (*tensor.Tensor, error) {
-	n, c, h, w, err := nchw("Conv2d", x, conv.InC)
+	_, _, h, w, err := nchw("Conv2d", x, conv.InC)
 	if err != nil {
 		return nil, err
 	}
@@ -36,25 +39,6 @@ func ConvBNActSame(x *tensor.Tensor, conv *Conv2d, bn *BatchNorm2d, act Module) 
 	t, b := SamePadding(h, conv.DilationH*(conv.KH-1)+1, conv.StrideH)
 	l, r := SamePadding(w, conv.DilationW*(conv.KW-1)+1, conv.StrideW)
 	cc := *conv // shares the tensors; only the padding differs
-	if t == b && l == r {
-		cc.PadH, cc.PadW = t, l
-		return ConvBNAct(x, &cc, bn, act)
-	}
-	ph, pw := h+t+b, w+l+r
-	xp := tensor.Get(n, c, ph, pw)
-	defer xp.Release()
-	src, dst := x.Data(), xp.Data()
-	// Only the border is zeroed: the rest is overwritten.
-	for p := range n * c {
-		plane := dst[p*ph*pw : (p+1)*ph*pw]
-		clear(plane[:t*pw])
-		clear(plane[(t+h)*pw:])
-		for y := range h {
-			row := plane[(y+t)*pw : (y+t+1)*pw]
-			clear(row[:l])
-			copy(row[l:l+w], src[(p*h+y)*w:(p*h+y+1)*w])
-			clear(row[l+w:])
-		}
-	}
-	return ConvBNAct(xp, &cc, bn, act)
+	cc.PadH, cc.PadW = t, l
+	return convBNAct(x, &cc, bn, act, padAfter{h: b - t, w: r - l})
 }

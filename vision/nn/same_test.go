@@ -22,8 +22,11 @@ func TestSamePadding(t *testing.T) {
 	}
 }
 
-// TestConvBNActSame checks the padded copy against the plain loop of a
-// SAME convolution: output pixel (i, j) reads input (i·s − before + ky, …).
+// TestConvBNActSame checks the convolution with SAME padding (PadH, PadW
+// before, accel's PadAfterH, PadAfterW for the odd pixel after) against
+// the plain loop: output pixel (i, j) reads input (i·s − before + ky, …).
+// The depthwise cases reach accel's stride-2 and stride-1 depthwise paths,
+// with rows wide enough for whole vectors.
 func TestConvBNActSame(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, tc := range []struct {
@@ -33,6 +36,11 @@ func TestConvBNActSame(t *testing.T) {
 		{"even-stride2", 8, 6, 3, 2, 1},
 		{"odd-stride2", 7, 5, 3, 2, 1},
 		{"depthwise-even-stride2", 6, 6, 3, 2, 4},
+		{"depthwise-even-stride2-wide", 10, 70, 3, 2, 4},
+		{"depthwise-odd-stride2", 9, 35, 3, 2, 4},
+		{"depthwise-stride1", 6, 40, 3, 1, 4},
+		{"even-kernel-stride1", 5, 6, 2, 1, 1},
+		{"even-kernel-stride2", 8, 7, 4, 2, 1},
 		{"stride1", 5, 4, 3, 1, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -40,6 +40,7 @@ func main() {
 	copyChunks()
 	maxPool2x2()
 	depthwise3x3()
+	depthwiseRows()
 	dotTile()
 	copyBlock()
 	tapSum()
