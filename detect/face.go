@@ -10,6 +10,7 @@ import (
 	"math"
 	"slices"
 
+	"govision.dev/accel"
 	"govision.dev/vision/imageio"
 	"govision.dev/vision/nn"
 	"govision.dev/vision/tensor"
@@ -476,7 +477,11 @@ func convMACs(c *nn.Conv2d, h, w int, same bool) (macs int64, oh, ow int) {
 
 // maxPoolSame is tf.maxPool(x, [2, 2], [stride, stride], 'same') on NCHW:
 // output side ⌈n/stride⌉, windows that reach past the input's right or
-// bottom edge taking the maximum of what they cover.
+// bottom edge taking the maximum of what they cover. At stride 2 these are
+// darknet's 2×2 windows with its default padding, which accel.MaxPool2x2
+// runs in AVX-512 (a third of the Tiny Face Detector's time as the Go loop
+// below); the one difference, a NaN, which never wins there and always
+// wins here, does not arise from finite inputs.
 func maxPoolSame(x *tensor.Tensor, stride int) *tensor.Tensor {
 	s := x.Shape()
 	n, c, h, w := s[0], s[1], s[2], s[3]
@@ -485,6 +490,10 @@ func maxPoolSame(x *tensor.Tensor, stride int) *tensor.Tensor {
 	// ⌊(total)/2⌋, which is 0 for a 2×2 window.
 	y := tensor.Get(n, c, oh, ow)
 	src, dst := x.Data(), y.Data()
+	if stride == 2 {
+		accel.MaxPool2x2(dst, src, n, c, h, w, oh, ow)
+		return y
+	}
 	for p := range n * c {
 		in, out := src[p*h*w:(p+1)*h*w], dst[p*oh*ow:(p+1)*oh*ow]
 		for i := range oh {

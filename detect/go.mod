@@ -9,6 +9,7 @@ replace govision.dev/classify => ../classify
 replace govision.dev/accel => ../accel
 
 require (
+	govision.dev/accel v0.0.0-00010101000000-000000000000
 	govision.dev/classify v0.0.0-00010101000000-000000000000
 	govision.dev/vision v0.0.0-00010101000000-000000000000
 )
@@ -23,5 +24,4 @@ require (
 	golang.org/x/image v0.48.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
-	govision.dev/accel v0.0.0-00010101000000-000000000000 // indirect
 )
