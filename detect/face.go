@@ -407,10 +407,6 @@ func (d *FaceDetector) Detect(img image.Image, opts Options) ([]Detection, error
 func faceInput(img image.Image, side int) *tensor.Tensor {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
-	src := imageio.ToTensor(img, imageio.NoMean, imageio.NoStd).Data()
-	for i, v := range src {
-		src[i] = float32(math.Round(float64(v) * 255)) // the bytes back
-	}
 	sq := max(w, h)
 	ratio := float64(sq) / float64(side)
 	type tap struct {
@@ -423,37 +419,45 @@ func faceInput(img image.Image, side int) *tensor.Tensor {
 		lo := max(0, int(math.Floor(f)))
 		taps[i] = tap{lo, min(sq-1, int(math.Ceil(f))), f - float64(lo)}
 	}
-	out := tensor.Get(1, 3, side, side)
-	o := out.Data()
-	// Rows of the square resized horizontally, by source row: the same
-	// float64 operations as resizeBilinear's top and bottom lerps. Rows and
-	// columns past the image are the zero padding.
-	rows := map[int][]float64{}
-	hrow := func(c, y int) []float64 {
-		if r, ok := rows[y]; ok {
-			return r
+	// Each source row a lerp reads, resized horizontally as it is decoded
+	// (the same float64 operations as resizeBilinear's top and bottom
+	// lerps), channel by channel: hrows[y][c·side + col]. Rows and columns
+	// past the image are the zero padding.
+	need := make([]bool, sq)
+	for _, t := range taps {
+		need[t.lo], need[t.hi] = true, true
+	}
+	hrows := make([][]float64, sq)
+	zero := make([]float64, 3*side)
+	for y := h; y < sq; y++ {
+		hrows[y] = zero
+	}
+	imageio.RGBRows(img, func(y int, rgb []uint8) {
+		if !need[y] {
+			return
 		}
-		r := make([]float64, side)
-		if y < h {
-			line := src[(c*h+y)*w : (c*h+y+1)*w]
+		r := make([]float64, 3*side)
+		for c := range 3 {
+			rc := r[c*side : (c+1)*side]
 			for col, tx := range taps {
 				var l, rr float64
 				if tx.lo < w {
-					l = float64(line[tx.lo])
+					l = float64(rgb[3*tx.lo+c])
 				}
 				if tx.hi < w {
-					rr = float64(line[tx.hi])
+					rr = float64(rgb[3*tx.hi+c])
 				}
-				r[col] = l + (rr-l)*tx.frac
+				rc[col] = l + (rr-l)*tx.frac
 			}
 		}
-		rows[y] = r
-		return r
-	}
+		hrows[y] = r
+	})
+	out := tensor.Get(1, 3, side, side)
+	o := out.Data()
 	for c := range 3 {
-		clear(rows)
 		for r, ty := range taps {
-			top, bot := hrow(c, ty.lo), hrow(c, ty.hi)
+			top := hrows[ty.lo][c*side : (c+1)*side]
+			bot := hrows[ty.hi][c*side : (c+1)*side]
 			dst := o[(c*side+r)*side : (c*side+r+1)*side]
 			for col := range dst {
 				dst[col] = float32(top[col] + (bot[col]-top[col])*ty.frac)

@@ -146,7 +146,7 @@ func darknetResize(img image.Image, dw, dh int) []float32 {
 		level[v] = float32(v) / 255
 	}
 	in := make([]float32, 3*sw) // R, G, B planes of the current input row
-	rgbRows(img, func(y int, rgb []uint8) {
+	RGBRows(img, func(y int, rgb []uint8) {
 		for x := range sw {
 			p := rgb[3*x : 3*x+3 : 3*x+3]
 			in[x], in[sw+x], in[2*sw+x] = level[p[0]], level[p[1]], level[p[2]]

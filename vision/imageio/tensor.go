@@ -74,7 +74,7 @@ func fillPlanar(dst []float32, img image.Image, mean, std [3]float32) {
 			lut[c][v] = (float32(v)/255 - mean[c]) / std[c]
 		}
 	}
-	rgbRows(img, func(y int, rgb []uint8) {
+	RGBRows(img, func(y int, rgb []uint8) {
 		r := dst[y*w : (y+1)*w]
 		g := dst[plane+y*w : plane+(y+1)*w]
 		bl := dst[2*plane+y*w : 2*plane+(y+1)*w]
@@ -85,11 +85,14 @@ func fillPlanar(dst []float32, img image.Image, mean, std [3]float32) {
 	})
 }
 
-// rgbRows calls f for each row of img, top to bottom, with y counted from
+// RGBRows calls f for each row of img, top to bottom, with y counted from
 // the top of img's bounds and the row's 8-bit, non-premultiplied R, G, B
-// interleaved (3·W bytes, reused between calls). Common image types take a
-// fast path; all conversions match color.NRGBAModel's.
-func rgbRows(img image.Image, f func(y int, rgb []uint8)) {
+// interleaved (3·W bytes, reused between calls: copy what must outlive
+// the call). Common image types take a fast path; all conversions match
+// color.NRGBAModel's. Preprocessing that works on the bytes themselves
+// (face-api's resize, which runs on 0–255 values) starts here rather than
+// from ToTensor's scaled floats.
+func RGBRows(img image.Image, f func(y int, rgb []uint8)) {
 	b := img.Bounds()
 	w := b.Dx()
 	row := make([]uint8, 3*w)

@@ -65,7 +65,7 @@ func TestToTensorLayoutAndValues(t *testing.T) {
 	}
 }
 
-// TestToTensorImageTypes checks each fast path of rgbRows against the
+// TestToTensorImageTypes checks each fast path of RGBRows against the
 // generic one (color.NRGBAModel through At).
 func TestToTensorImageTypes(t *testing.T) {
 	r := image.Rect(3, 5, 10, 9)
