@@ -101,7 +101,7 @@ func winoPack(weight []float32, outC, c int) *winoWeights {
 	plane := outC * c
 	parallelFor(outC, func(oc int) {
 		for ci := range c {
-			f := (oc*c + ci)
+			f := oc*c + ci
 			var uf [16]float64
 			winoFilter(weight[f*9:f*9+9], &uf)
 			for xi, v := range uf {
@@ -153,11 +153,12 @@ func convWinograd(dst, src, weight []float32, u *winoWeights, p ConvParams, oh, 
 	c, outC := p.C, p.OutC
 	th, tw := (oh+1)/2, (ow+1)/2
 	tiles := th * tw
-	// The padded image: tiles whole, plus one vector's reach of slack
-	// past the last row for the transform's loads.
+	// The padded image: whole tiles, whose 4×4 patches overlap by two
+	// rows and columns (the transform reads those patches and nothing
+	// else: its last vector is masked).
 	hp, wp := 2*th+2, 2*tw+2
 	planeLen := hp * wp
-	padLen := c*planeLen + 64
+	padLen := c * planeLen
 	// Blocks of nb tiles, a multiple of the micro-kernel's width, as
 	// many as fit (the fewer the blocks, the fewer times the transformed
 	// weights are read).
