@@ -340,6 +340,37 @@ func (f *fusedEpilogue) release() {
 	}
 }
 
+// channelFlags returns the tile* flags of the steps f runs in registers,
+// for the kernels that take one channel's epilogue at a time as a
+// [5]float32 (channel's): the depthwise and Winograd kernels.
+func (f *fusedEpilogue) channelFlags() int {
+	flags := 0
+	if f.scale != nil {
+		flags |= tileAffine
+	}
+	if f.clampLo {
+		flags |= tileClampLo
+	}
+	if f.clampHi {
+		flags |= tileClampHi
+	}
+	if f.leaky {
+		flags |= tileLeaky
+	}
+	return flags
+}
+
+// channel returns output channel c's epilogue as those kernels read it:
+// scale, shift, lo, hi, slope.
+func (f *fusedEpilogue) channel(c int) [5]float32 {
+	var e [5]float32
+	if f.scale != nil {
+		e[0], e[1] = f.scale[c], f.shift[c]
+	}
+	e[2], e[3], e[4] = f.lo, f.hi, f.slope
+	return e
+}
+
 // gemm multiplies one group: weights w [m, k] by the B that packer packs,
 // into c (leading dimension ldc) whose row i is output channel oc0+i, with
 // the epilogue fused. then, if not nil, runs on each finished tile after

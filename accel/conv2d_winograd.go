@@ -172,7 +172,7 @@ func convWinograd(dst, src, weight []float32, u *winoWeights, p ConvParams, oh, 
 	}
 	f := newFusedEpilogue(ep, outC)
 	defer f.release()
-	flags := f.dwFlags()
+	flags := f.channelFlags()
 	padBuf := getBuf(padLen)
 	defer putBuf(padBuf)
 	pad := *padBuf
@@ -235,11 +235,7 @@ func convWinograd(dst, src, weight []float32, u *winoWeights, p ConvParams, oh, 
 				}
 			})
 			par(outC, func(oc int) {
-				var e [5]float32
-				if f.scale != nil {
-					e[0], e[1] = f.scale[oc], f.shift[oc]
-				}
-				e[2], e[3], e[4] = f.lo, f.hi, f.slope
+				e := f.channel(oc)
 				plane := y[oc*oh*ow : (oc+1)*oh*ow]
 				runs(func(ty, tx, n, q int) {
 					rows := min(2, oh-2*ty)
@@ -261,26 +257,6 @@ func convWinograd(dst, src, weight []float32, u *winoWeights, p ConvParams, oh, 
 			parallelFor(blocks, block)
 		}
 	}
-}
-
-// dwFlags returns the tile* flags of the steps f runs in registers, for
-// the kernels that take a per-channel [5]float32 (scale, shift, lo, hi,
-// slope).
-func (f *fusedEpilogue) dwFlags() int {
-	flags := 0
-	if f.scale != nil {
-		flags |= tileAffine
-	}
-	if f.clampLo {
-		flags |= tileClampLo
-	}
-	if f.clampHi {
-		flags |= tileClampHi
-	}
-	if f.leaky {
-		flags |= tileLeaky
-	}
-	return flags
 }
 
 // padImageTo copies the c planes of img [c, h, w] into pad as planes of

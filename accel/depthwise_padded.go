@@ -68,26 +68,10 @@ func depthwisePadded(dst, src, weight []float32, p ConvParams, oh, ow int, ep *E
 	n := (oh-1)*wp + ow // padded-grid outputs that land in the output
 	f := newFusedEpilogue(ep, p.OutC)
 	defer f.release()
-	flags := 0
-	if f.scale != nil {
-		flags |= tileAffine
-	}
-	if f.clampLo {
-		flags |= tileClampLo
-	}
-	if f.clampHi {
-		flags |= tileClampHi
-	}
-	if f.leaky {
-		flags |= tileLeaky
-	}
+	flags := f.channelFlags()
 	parallelFor(p.N*p.C, func(t int) {
 		c := t % p.C
-		var e [5]float32
-		if f.scale != nil {
-			e[0], e[1] = f.scale[c], f.shift[c]
-		}
-		e[2], e[3], e[4] = f.lo, f.hi, f.slope
+		e := f.channel(c)
 		w := (*[9]float32)(weight[c*9 : c*9+9])
 		plane := dst[t*oh*ow : (t+1)*oh*ow]
 		padBuf, outBuf := getBuf(hp*wp), getBuf(n)

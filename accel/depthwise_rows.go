@@ -140,19 +140,7 @@ func depthwiseRows(dst, src, weight []float32, p ConvParams, oh, ow int, ep *Epi
 	s := p.StrideW
 	f := newFusedEpilogue(ep, p.OutC)
 	defer f.release()
-	flags := 0
-	if f.scale != nil {
-		flags |= tileAffine
-	}
-	if f.clampLo {
-		flags |= tileClampLo
-	}
-	if f.clampHi {
-		flags |= tileClampHi
-	}
-	if f.leaky {
-		flags |= tileLeaky
-	}
+	flags := f.channelFlags()
 	// Columns: the first ox0 outputs start left of the kernel's reach and
 	// are computed in Go; the kernel takes the other n, reading row
 	// stretches from input column x0.
@@ -178,11 +166,7 @@ func depthwiseRows(dst, src, weight []float32, p ConvParams, oh, ow int, ep *Epi
 	clear(zero)
 	parallelFor(p.N*p.C, func(t int) {
 		c := t % p.C
-		var e [5]float32
-		if f.scale != nil {
-			e[0], e[1] = f.scale[c], f.shift[c]
-		}
-		e[2], e[3], e[4] = f.lo, f.hi, f.slope
+		e := f.channel(c)
 		w := (*[9]float32)(weight[c*9 : c*9+9])
 		plane := src[t*p.H*p.W : (t+1)*p.H*p.W]
 		out := dst[t*oh*ow : (t+1)*oh*ow]

@@ -1229,14 +1229,15 @@ loop:
 tail:
 	TESTQ     BX, BX
 	JZ        done
+	MOVL      BX, SI
+	SHLL      $0x01, SI
+	MOVL      $0xffffffff, DI
+	BZHIL     SI, DI, SI
+	KMOVW     SI, K1
+	SHRL      $0x10, SI
+	KMOVW     SI, K2
 	MOVL      $0xffffffff, SI
-	MOVL      BX, DI
-	SHLL      $0x01, DI
-	BZHIL     DI, SI, DI
 	BZHIL     BX, SI, BX
-	KMOVW     DI, K1
-	SHRL      $0x10, DI
-	KMOVW     DI, K2
 	KMOVW     BX, K3
 	VMOVUPS.Z (CX), K1, Z3
 	VMOVUPS.Z 64(CX), K2, Z4
@@ -2520,15 +2521,16 @@ loop:
 tail:
 	TESTQ     SI, SI
 	JZ        done
+	MOVL      SI, R12
+	SHLL      $0x01, R12
+	MOVL      $0xffffffff, R13
+	BZHIL     R12, R13, R12
+	KMOVW     R12, K1
+	SHRL      $0x10, R12
+	KMOVW     R12, K2
 	MOVL      $0xffffffff, R12
-	MOVL      SI, R13
-	SHLL      $0x01, R13
-	BZHIL     R13, R12, R13
-	KMOVW     R13, K1
-	SHRL      $0x10, R13
-	KMOVW     R13, K2
-	BZHIL     SI, R12, R13
-	KMOVW     R13, K3
+	BZHIL     SI, R12, SI
+	KMOVW     SI, K3
 	VMOVUPS.Z (DX), K1, Z2
 	VMOVUPS.Z 64(DX), K2, Z3
 	VMOVAPS   Z2, Z4
@@ -2758,7 +2760,8 @@ tail:
 	MOVL        $0xffffffff, R9
 	BZHIL       SI, R9, SI
 	KMOVW       SI, K3
-	BZHIL       DI, R9, SI
+	MOVL        $0xffffffff, SI
+	BZHIL       DI, SI, SI
 	KMOVW       SI, K1
 	SHRL        $0x10, SI
 	KMOVW       SI, K2

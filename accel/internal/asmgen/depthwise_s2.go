@@ -77,11 +77,7 @@ func dwRows(stride int) {
 		VBROADCASTSS(Mem{Base: wptr, Disp: 4 * i}, w[i])
 	}
 	ep := Load(Param("ep"), GP64())
-	var e [5]reg.VecVirtual
-	for i := range e {
-		e[i] = ZMM()
-		VBROADCASTSS(Mem{Base: ep, Disp: 4 * i}, e[i])
-	}
+	e := loadChannelEpilogue(ep)
 	var ie, io reg.VecVirtual
 	if stride == 2 {
 		ie, io = ZMM(), ZMM()
@@ -165,25 +161,7 @@ func dwRows(stride int) {
 				}
 			}
 		}
-		for _, step := range []struct {
-			flag int
-			emit func()
-		}{
-			{flagAffine, func() { VFMADD213PS(e[1], e[0], acc) }},
-			{flagClampLo, func() { VMAXPS(acc, e[2], acc) }},
-			{flagClampHi, func() { VMINPS(acc, e[3], acc) }},
-			{flagLeaky, func() {
-				s := ZMM()
-				VMULPS(e[4], acc, s)
-				VMAXPS(acc, s, acc)
-			}},
-		} {
-			skip := fmt.Sprintf("%s_skip%d", label, step.flag)
-			TESTQ(U32(step.flag), flags)
-			JZ(LabelRef(skip))
-			step.emit()
-			Label(skip)
-		}
+		channelEpilogue(label, flags, e, acc)
 		out := Mem{Base: o, Index: x, Scale: uint8(4 / stride)} // o + x/s floats
 		if m == nil {
 			VMOVUPS(acc, out)

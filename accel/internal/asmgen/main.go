@@ -87,11 +87,7 @@ func depthwise3x3() {
 		w[i] = ZMM()
 		VBROADCASTSS(Mem{Base: wptr, Disp: 4 * i}, w[i])
 	}
-	var e [5]reg.VecVirtual
-	for i := range e {
-		e[i] = ZMM()
-		VBROADCASTSS(Mem{Base: ep, Disp: 4 * i}, e[i])
-	}
+	e := loadChannelEpilogue(ep)
 	r1, r2 := GP64(), GP64() // the second and third rows of the window
 	// body emits one trip over u 16-float vectors: the nine taps in order,
 	// the epilogue steps whose flags are set, the stores.
@@ -111,27 +107,7 @@ func depthwise3x3() {
 				VFMADD231PS(Mem{Base: rows[k/3], Disp: 64*v + 4*(k%3)}, w[k], acc[v])
 			}
 		}
-		for _, step := range []struct {
-			flag int
-			emit func(a reg.VecVirtual)
-		}{
-			{flagAffine, func(a reg.VecVirtual) { VFMADD213PS(e[1], e[0], a) }},
-			{flagClampLo, func(a reg.VecVirtual) { VMAXPS(a, e[2], a) }},
-			{flagClampHi, func(a reg.VecVirtual) { VMINPS(a, e[3], a) }},
-			{flagLeaky, func(a reg.VecVirtual) {
-				t := ZMM()
-				VMULPS(e[4], a, t)
-				VMAXPS(a, t, a)
-			}},
-		} {
-			skip := fmt.Sprintf("%s_skip%d", label, step.flag)
-			TESTQ(U32(step.flag), flags)
-			JZ(LabelRef(skip))
-			for _, a := range acc {
-				step.emit(a)
-			}
-			Label(skip)
-		}
+		channelEpilogue(label, flags, e, acc...)
 		for v, a := range acc {
 			VMOVUPS(a, Mem{Base: o, Disp: 64 * v})
 		}
@@ -153,6 +129,52 @@ func depthwise3x3() {
 	Label("done")
 	VZEROUPPER()
 	RET()
+}
+
+// loadChannelEpilogue broadcasts one channel's epilogue, the [5]float32 at
+// ep (scale, shift, lo, hi, slope), into five vectors: the depthwise and
+// Winograd kernels' operand.
+func loadChannelEpilogue(ep reg.Register) [5]reg.VecVirtual {
+	var e [5]reg.VecVirtual
+	for i := range e {
+		e[i] = ZMM()
+		VBROADCASTSS(Mem{Base: ep, Disp: 4 * i}, e[i])
+	}
+	return e
+}
+
+// channelEpilogue emits loadChannelEpilogue's epilogue on each vector of
+// acc, each step only when its bit is set in the register flags (tested
+// at run time):
+//
+//	if flags&flagAffine != 0 { y = y*scale + shift } // one fused multiply-add
+//	if flags&flagClampLo != 0 { y = max(y, lo) }
+//	if flags&flagClampHi != 0 { y = min(y, hi) }
+//	if flags&flagLeaky != 0 { y = max(y, slope*y) }
+//
+// label names the call site, for its skip labels.
+func channelEpilogue(label string, flags reg.Register, e [5]reg.VecVirtual, acc ...reg.VecVirtual) {
+	for _, step := range []struct {
+		flag int
+		emit func(a reg.VecVirtual)
+	}{
+		{flagAffine, func(a reg.VecVirtual) { VFMADD213PS(e[1], e[0], a) }},
+		{flagClampLo, func(a reg.VecVirtual) { VMAXPS(a, e[2], a) }},
+		{flagClampHi, func(a reg.VecVirtual) { VMINPS(a, e[3], a) }},
+		{flagLeaky, func(a reg.VecVirtual) {
+			t := ZMM()
+			VMULPS(e[4], a, t)
+			VMAXPS(a, t, a)
+		}},
+	} {
+		skip := fmt.Sprintf("%s_skip%d", label, step.flag)
+		TESTQ(U32(step.flag), flags)
+		JZ(LabelRef(skip))
+		for _, a := range acc {
+			step.emit(a)
+		}
+		Label(skip)
+	}
 }
 
 // copyChunks emits

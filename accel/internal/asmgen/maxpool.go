@@ -98,19 +98,38 @@ func maxPool2x2() {
 	Label("tail")
 	TESTQ(n, n)
 	JZ(LabelRef("done"))
-	ones, in, outBits, two := GP32(), GP32(), GP32(), GP32()
-	MOVL(U32(0xffffffff), ones)
-	MOVL(n.As32(), two)
-	SHLL(U8(1), two)
-	BZHIL(two, ones, in) // 2n low bits set
-	BZHIL(n.As32(), ones, outBits)
-	klo, khi, kout := K(), K(), K()
-	KMOVW(in, klo)
-	SHRL(U8(16), in)
-	KMOVW(in, khi)
-	KMOVW(outBits, kout)
-	trip(klo, khi, kout)
+	trip(pairMasks(n))
 	Label("done")
 	VZEROUPPER()
 	RET()
+}
+
+// lowMasks sets the opmasks ks (16 lanes each, in order) to the lanes of
+// the first count floats of len(ks) vectors: the low count bits of a
+// 16·len(ks)-bit word, count a register between 0 and 32 (BZHI reads its
+// low byte only).
+func lowMasks(count reg.GPVirtual, ks ...reg.OpmaskVirtual) {
+	ones, bits := GP32(), GP32()
+	MOVL(U32(0xffffffff), ones)
+	BZHIL(count.As32(), ones, bits)
+	for i, k := range ks {
+		if i > 0 {
+			SHRL(U8(16), bits)
+		}
+		KMOVW(bits, k)
+	}
+}
+
+// pairMasks returns the opmasks of a last, short trip over n < 16 outputs
+// that each read two floats of a row (2×2 pooling, Winograd's input
+// transform): lo and hi for the 2n floats loaded as two vectors, out for
+// the n outputs stored.
+func pairMasks(n reg.GPVirtual) (lo, hi, out reg.OpmaskVirtual) {
+	lo, hi, out = K(), K(), K()
+	two := GP32()
+	MOVL(n.As32(), two)
+	SHLL(U8(1), two)
+	lowMasks(two, lo, hi)
+	lowMasks(n, out)
+	return lo, hi, out
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
@@ -30,22 +28,6 @@ func (s stridedMem) at(k, disp int) Mem {
 		return Mem{Base: s.base, Index: s.step, Scale: 2, Disp: disp}
 	}
 	return Mem{Base: s.base, Index: s.step3, Scale: 1, Disp: disp}
-}
-
-// tailMasks sets lo and hi to the low min(2m, 16) and the next
-// max(2m−16, 0) bits of 32, and one to the low m bits, for m = the GP
-// register's value, 1 ≤ m ≤ 16.
-func tailMasks(m reg.GPVirtual, lo, hi, one reg.OpmaskVirtual) {
-	ones, two, bits := GP32(), GP32(), GP32()
-	MOVL(U32(0xffffffff), ones)
-	MOVL(m.As32(), two)
-	SHLL(U8(1), two)
-	BZHIL(two, ones, bits)
-	KMOVW(bits, lo)
-	SHRL(U8(16), bits)
-	KMOVW(bits, hi)
-	BZHIL(m.As32(), ones, bits)
-	KMOVW(bits, one)
 }
 
 // winogradIn emits
@@ -148,9 +130,7 @@ func winogradIn() {
 	Label("tail")
 	TESTQ(n, n)
 	JZ(LabelRef("done"))
-	lo, hi, one := K(), K(), K()
-	tailMasks(n, lo, hi, one)
-	trip(lo, hi, one)
+	trip(pairMasks(n))
 	Label("done")
 	VZEROUPPER()
 	RET()
@@ -208,11 +188,7 @@ func winogradOut() {
 		mrows[i] = GP64()
 		LEAQ(Mem{Base: mrows[i-1], Index: ldm, Scale: 4}, mrows[i])
 	}
-	var e [5]reg.VecVirtual
-	for i := range e {
-		e[i] = ZMM()
-		VBROADCASTSS(Mem{Base: ep, Disp: 4 * i}, e[i])
-	}
+	e := loadChannelEpilogue(ep)
 	ilo, ihi := ZMM(), ZMM()
 	VMOVUPS(winoLo, ilo)
 	VMOVUPS(winoHi, ihi)
@@ -246,29 +222,7 @@ func winogradOut() {
 			VSUBPS(f[2][b], f[1][b], out[1][b]) // (f1 − f2) − f3
 			VSUBPS(f[3][b], out[1][b], out[1][b])
 		}
-		for _, step := range []struct {
-			flag int
-			emit func(a reg.VecVirtual)
-		}{
-			{flagAffine, func(a reg.VecVirtual) { VFMADD213PS(e[1], e[0], a) }},
-			{flagClampLo, func(a reg.VecVirtual) { VMAXPS(a, e[2], a) }},
-			{flagClampHi, func(a reg.VecVirtual) { VMINPS(a, e[3], a) }},
-			{flagLeaky, func(a reg.VecVirtual) {
-				t := ZMM()
-				VMULPS(e[4], a, t)
-				VMAXPS(a, t, a)
-			}},
-		} {
-			skip := fmt.Sprintf("%s_skip%d", label, step.flag)
-			TESTQ(U32(step.flag), flags)
-			JZ(LabelRef(skip))
-			for _, row := range out {
-				for _, a := range row {
-					step.emit(a)
-				}
-			}
-			Label(skip)
-		}
+		channelEpilogue(label, flags, e, out[0][0], out[0][1], out[1][0], out[1][1])
 		// Row a of the tiles: columns 2t and 2t+1 interleaved.
 		for a := range 2 {
 			if a == 1 {
@@ -310,14 +264,8 @@ func winogradOut() {
 	JZ(LabelRef("done"))
 	// The masks: n tiles' M, cols output columns.
 	lo, hi, one := K(), K(), K()
-	ones, bits := GP32(), GP32()
-	MOVL(U32(0xffffffff), ones)
-	BZHIL(n.As32(), ones, bits)
-	KMOVW(bits, one)
-	BZHIL(cols.As32(), ones, bits)
-	KMOVW(bits, lo)
-	SHRL(U8(16), bits)
-	KMOVW(bits, hi)
+	lowMasks(n, one)
+	lowMasks(cols, lo, hi)
 	trip("tail", one, lo, hi)
 	Label("done")
 	VZEROUPPER()
