@@ -53,6 +53,7 @@ import (
 
 	"govision.dev/accel"
 	"govision.dev/bench/internal/measure"
+	"govision.dev/bench/internal/pypeer"
 )
 
 func main() {
@@ -95,7 +96,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.warmup, "warmup", 3, "untimed calls before timing")
 	fs.IntVar(&cfg.minReps, "reps", 5, "at least this many timed calls per measurement")
 	fs.StringVar(&cfg.python, "python", "/usr/bin/python3", "Debian's python3, with python3-torch and python3-torchvision")
-	fs.BoolVar(&cfg.install, "install", true, "apt-get install "+strings.Join(aptPackages, " ")+" if torch is missing")
+	fs.BoolVar(&cfg.install, "install", true, "apt-get install "+strings.Join(pypeer.TorchPackages, " ")+" if torch is missing")
 	fs.StringVar(&cfg.openblasCore, "openblas-core", "auto", "OPENBLAS_CORETYPE for torch's BLAS: `core` name, \"keep\" (the environment's), \"detect\" (unset), or \"auto\" (unset unless OpenBLAS misses AVX-512; see pytorch.go)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return config{}, err
@@ -149,7 +150,7 @@ type report struct {
 	goInfo   string
 	kernels  []accel.Kernel
 	features []string
-	pytorch  string // pytorch.describe()
+	pytorch  string // pt.Describe()
 	torch    string // torch's version, for the check line
 	shape    shape
 	relDiff  float64 // max |govision − torch| / max |torch|
@@ -202,7 +203,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		date: start, cpu: fmt.Sprintf("%s (%d logical CPUs)", measure.CPUModel(), runtime.NumCPU()),
 		goInfo:  fmt.Sprintf("%s %s/%s", runtime.Version(), runtime.GOOS, runtime.GOARCH),
 		kernels: accel.Kernels(), features: accel.Features(),
-		pytorch: pt.describe(), torch: f.torch, shape: cfg.shape, relDiff: diff,
+		pytorch: pt.Describe(), torch: f.torch, shape: cfg.shape, relDiff: diff,
 		warmup: cfg.warmup, minReps: cfg.minReps, minTime: cfg.minTime,
 		command: measure.CommandLine(cfg.args, "./bench/bottleneck"),
 		rows:    rows,

@@ -10,7 +10,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"govision.dev/accel"
+	"govision.dev/bench/internal/pypeer"
 	"govision.dev/vision/nn"
 	"govision.dev/vision/tensor"
 )
@@ -32,13 +32,8 @@ var small = shape{in: 8, width: 4, size: 9}
 func requireTorch(t *testing.T) string {
 	t.Helper()
 	const python = "/usr/bin/python3"
-	if _, err := os.Stat(python); err != nil {
-		t.Skipf("no %s: %v", python, err)
-	}
-	out, err := exec.Command(python, "-E", "-s", "-c", "import torch, torchvision").CombinedOutput()
-	if err != nil {
-		t.Skipf("%s cannot import torch and torchvision (apt-get install %s): %v: %s",
-			python, strings.Join(aptPackages, " "), err, bytes.TrimSpace(out))
+	if err := pypeer.Importable(python, "torch", "torchvision"); err != nil {
+		t.Skipf("%v (apt-get install %s)", err, strings.Join(pypeer.TorchPackages, " "))
 	}
 	return python
 }

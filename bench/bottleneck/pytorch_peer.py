@@ -6,6 +6,9 @@ fixture directory (so that nothing there can shadow `import torch`):
     cd DIR && /usr/bin/python3 -E -s -c "<this script>" \
         --dir DIR --in-channels 256 --width 64 --size 56 --seed 0
 
+having first written pypeer.py (bench/internal/pypeer), which it imports,
+into DIR.
+
 It builds torchvision.models.resnet.Bottleneck(in, in // 4, base_width)
 with base_width chosen so that the 3x3 convolution has `width` channels
 (base_width 64 for ResNet-50's layer1 block, 256 -> 64 -> 64 -> 256), stride
@@ -56,74 +59,16 @@ import contextlib
 import ctypes
 import json
 import os
-import platform
-import re
 import statistics
 import sys
 import tempfile
-import time
 
-ENV_KEYS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
-            "MKL_NUM_THREADS", "DNNL_MAX_CPU_ISA", "ONEDNN_MAX_CPU_ISA")
+import pypeer  # written next to this script by the harness (bench/internal/pypeer)
 
 # The ATen convolution kernels, most specific first: the profiler also
 # lists the generic dispatch ops (aten::conv2d, aten::_convolution).
 CONV_KERNELS = ("aten::mkldnn_convolution", "aten::thnn_conv2d", "aten::_slow_conv2d_forward",
                 "aten::_nnpack_spatial_convolution", "aten::slow_conv_dilated2d")
-
-
-def reply(obj):
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
-
-
-def mapped_library(pattern):
-    """The path of the first shared library mapped into this process whose
-    file name contains pattern, or None."""
-    try:
-        with open("/proc/self/maps") as f:
-            for line in f:
-                fields = line.split()
-                if len(fields) >= 6 and pattern in os.path.basename(fields[5]):
-                    return fields[5]
-    except OSError:
-        pass
-    return None
-
-
-class BLAS:
-    """The BLAS library torch loaded (Debian's torch calls the system's
-    libblas.so.3 for the convolutions it does as im2col + GEMM), and, if it
-    is OpenBLAS, its core and thread count through ctypes."""
-
-    def __init__(self):
-        self.path = mapped_library("libblas.so") or mapped_library("libopenblas")
-        self.lib = None
-        if self.path is None:
-            return
-        try:
-            lib = ctypes.CDLL(self.path)
-        except OSError:
-            return
-        if hasattr(lib, "openblas_get_corename") and hasattr(lib, "openblas_set_num_threads"):
-            lib.openblas_get_corename.restype = ctypes.c_char_p
-            lib.openblas_get_config.restype = ctypes.c_char_p
-            self.lib = lib
-
-    def describe(self):
-        if self.lib is None:
-            return {"path": self.path, "openblas": False}
-        return {"path": self.path, "openblas": True,
-                "core": self.lib.openblas_get_corename().decode(),
-                "config": self.lib.openblas_get_config().decode().strip(),
-                "threads": self.lib.openblas_get_num_threads()}
-
-    def set_threads(self, t):
-        if self.lib is not None:
-            self.lib.openblas_set_num_threads(t)
-
-    def threads(self):
-        return self.lib.openblas_get_num_threads() if self.lib is not None else None
 
 
 @contextlib.contextmanager
@@ -227,13 +172,7 @@ def time_block(torch, blas, block, x, size, threads, warmup, min_reps, min_time)
     blas.set_threads(threads)
     with torch.no_grad():
         convs = conv_paths(torch, block, size)
-        for _ in range(warmup):
-            block(x)
-        times = []
-        while len(times) < min_reps or sum(times) < min_time:
-            t0 = time.perf_counter()
-            block(x)
-            times.append(time.perf_counter() - t0)
+        times = pypeer.time_calls(lambda: block(x), warmup, min_reps, min_time)
     return {"threads": torch.get_num_threads(), "blas_threads": blas.threads(),
             "median_s": statistics.median(times), "reps": len(times), "convs": convs}
 
@@ -252,41 +191,23 @@ def main():
         import torchvision
         from torchvision.models.resnet import Bottleneck
     except Exception as e:  # ImportError, or a broken install's OSError
-        reply({"error": "cannot import torch and torchvision: %s" % e})
+        pypeer.reply({"error": "cannot import torch and torchvision: %s" % e})
         return 1
     try:
         block, x, y = build(torch, Bottleneck, args)
         write_fixture(torch, args.dir, args, block, x, y)
     except Exception as e:
-        reply({"error": "%s: %s" % (type(e).__name__, e)})
+        pypeer.reply({"error": "%s: %s" % (type(e).__name__, e)})
         return 1
-    blas = BLAS()
-    config = torch.__config__.show()
-    onednn = re.search(r"(?:MKL-DNN|oneDNN) (v[0-9.]+)", config)
-    capability = re.search(r"CPU capability usage: (\S+)", config)
-    reply({
-        "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
-        "mkldnn": torch.backends.mkldnn.is_available(),
-        "onednn": onednn.group(1) if onednn else None,
-        "cpu_capability": capability.group(1) if capability else None,
-        "python": "%s %s" % (sys.executable, platform.python_version()),
-        "blas": blas.describe(),
-        "env": {k: os.environ.get(k) for k in ENV_KEYS},
-    })
+    blas = pypeer.BLAS()
+    pypeer.reply(pypeer.describe_torch(torch, torchvision, blas))
 
-    for line in sys.stdin:
-        f = line.split()
-        if not f:
-            continue
-        if f[0] == "quit":
-            break
-        try:
-            if f[0] != "time" or len(f) != 5:
-                raise ValueError("unknown command %r, want 'time T WARMUP MIN_REPS MIN_TIME' or 'quit'" % line.strip())
-            reply(time_block(torch, blas, block, x, args.size, int(f[1]), int(f[2]), int(f[3]), float(f[4])))
-        except Exception as e:
-            reply({"error": "%s: %s" % (type(e).__name__, e)})
+    def handle(f, line):
+        if f[0] != "time" or len(f) != 5:
+            raise ValueError("unknown command %r, want 'time T WARMUP MIN_REPS MIN_TIME' or 'quit'" % line.strip())
+        return time_block(torch, blas, block, x, args.size, int(f[1]), int(f[2]), int(f[3]), float(f[4]))
+
+    pypeer.serve(handle)
     return 0
 
 

@@ -61,6 +61,7 @@ import (
 
 	"govision.dev/accel"
 	"govision.dev/bench/internal/measure"
+	"govision.dev/bench/internal/pypeer"
 	"govision.dev/classify"
 	"govision.dev/vision/tensor"
 	"govision.dev/vision/weights"
@@ -123,7 +124,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.vision, "vision", "", "-rss: a built `vision` binary (default: go build govision.dev/cmd/vision into a temporary directory)")
 	fs.StringVar(&cfg.image, "image", "", "-rss: the image to classify (default: darknet's dog.jpg if installed, else a generated PNG)")
 	fs.StringVar(&cfg.python, "python", "/usr/bin/python3", "Debian's python3, with python3-torch and python3-torchvision")
-	fs.BoolVar(&cfg.install, "install", true, "apt-get install "+strings.Join(aptPackages, " ")+" if torch is missing")
+	fs.BoolVar(&cfg.install, "install", true, "apt-get install "+strings.Join(pypeer.TorchPackages, " ")+" if torch is missing")
 	fs.StringVar(&cfg.openblasCore, "openblas-core", "auto", "OPENBLAS_CORETYPE for torch's BLAS: `core` name, \"keep\" (the environment's), \"detect\" (unset), or \"auto\" (unset unless OpenBLAS misses AVX-512; see pytorch.go)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return config{}, err
@@ -202,7 +203,7 @@ type header struct {
 	goInfo   string
 	kernels  []accel.Kernel
 	features []string
-	pytorch  string    // pytorch.describe()
+	pytorch  string    // pt.Describe()
 	load     [2]string // load averages at the start and at the end
 	command  string
 }
@@ -242,7 +243,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		date: start, cpu: fmt.Sprintf("%s (%d logical CPUs)", measure.CPUModel(), runtime.NumCPU()),
 		goInfo:  fmt.Sprintf("%s %s/%s", runtime.Version(), runtime.GOOS, runtime.GOARCH),
 		kernels: accel.Kernels(), features: accel.Features(),
-		pytorch: pt.describe(),
+		pytorch: pt.Describe(),
 		load:    [2]string{measure.LoadAverage()},
 		command: measure.CommandLine(cfg.args, "./bench/classify"),
 	}

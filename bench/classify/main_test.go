@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"govision.dev/accel"
+	"govision.dev/bench/internal/pypeer"
 	"govision.dev/classify"
 	"govision.dev/vision/tensor"
 	"govision.dev/vision/weights"
@@ -25,13 +26,8 @@ import (
 func requireTorch(t *testing.T) string {
 	t.Helper()
 	const python = "/usr/bin/python3"
-	if _, err := os.Stat(python); err != nil {
-		t.Skipf("no %s: %v", python, err)
-	}
-	out, err := exec.Command(python, "-E", "-s", "-c", "import torch, torchvision").CombinedOutput()
-	if err != nil {
-		t.Skipf("%s cannot import torch and torchvision (apt-get install %s): %v: %s",
-			python, strings.Join(aptPackages, " "), err, bytes.TrimSpace(out))
+	if err := pypeer.Importable(python, "torch", "torchvision"); err != nil {
+		t.Skipf("%v (apt-get install %s)", err, strings.Join(pypeer.TorchPackages, " "))
 	}
 	return python
 }

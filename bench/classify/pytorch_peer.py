@@ -5,6 +5,9 @@ temporary directory (so that nothing there can shadow `import torch`):
 
     cd DIR && /usr/bin/python3 -E -s -c "<this script>" --dir DIR --seed 0
 
+having first written pypeer.py (bench/internal/pypeer), which it imports,
+into DIR.
+
 It prints one JSON line describing itself (torch, torchvision,
 torch.backends.mkldnn.is_available(), oneDNN's version, the BLAS torch
 loaded and its OpenBLAS core, the environment), then serves commands, one
@@ -49,17 +52,12 @@ forward pass on a random input under torch.no_grad() and exits.
 """
 
 import argparse
-import ctypes
 import json
 import os
-import platform
-import re
 import statistics
 import sys
-import time
 
-ENV_KEYS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
-            "MKL_NUM_THREADS", "DNNL_MAX_CPU_ISA", "ONEDNN_MAX_CPU_ISA")
+import pypeer  # written next to this script by the harness (bench/internal/pypeer)
 
 # The ATen convolution kernels: the profiler also lists the generic
 # dispatch ops (aten::conv2d, aten::_convolution), which are not counted.
@@ -68,60 +66,6 @@ CONV_KERNELS = ("aten::mkldnn_convolution", "aten::thnn_conv2d", "aten::_slow_co
 
 # Models whose torchvision constructor downloads nothing only with these.
 NO_AUX = {"googlenet", "inception_v3"}
-
-
-def reply(obj):
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
-
-
-def mapped_library(pattern):
-    """The path of the first shared library mapped into this process whose
-    file name contains pattern, or None."""
-    try:
-        with open("/proc/self/maps") as f:
-            for line in f:
-                fields = line.split()
-                if len(fields) >= 6 and pattern in os.path.basename(fields[5]):
-                    return fields[5]
-    except OSError:
-        pass
-    return None
-
-
-class BLAS:
-    """The BLAS library torch loaded (Debian's torch calls the system's
-    libblas.so.3 for the convolutions it does as im2col + GEMM), and, if it
-    is OpenBLAS, its core and thread count through ctypes."""
-
-    def __init__(self):
-        self.path = mapped_library("libblas.so") or mapped_library("libopenblas")
-        self.lib = None
-        if self.path is None:
-            return
-        try:
-            lib = ctypes.CDLL(self.path)
-        except OSError:
-            return
-        if hasattr(lib, "openblas_get_corename") and hasattr(lib, "openblas_set_num_threads"):
-            lib.openblas_get_corename.restype = ctypes.c_char_p
-            lib.openblas_get_config.restype = ctypes.c_char_p
-            self.lib = lib
-
-    def describe(self):
-        if self.lib is None:
-            return {"path": self.path, "openblas": False}
-        return {"path": self.path, "openblas": True,
-                "core": self.lib.openblas_get_corename().decode(),
-                "config": self.lib.openblas_get_config().decode().strip(),
-                "threads": self.lib.openblas_get_num_threads()}
-
-    def set_threads(self, t):
-        if self.lib is not None:
-            self.lib.openblas_set_num_threads(t)
-
-    def threads(self):
-        return self.lib.openblas_get_num_threads() if self.lib is not None else None
 
 
 def construct(torchvision, name):
@@ -179,13 +123,7 @@ def time_model(torch, blas, model, x, threads, warmup, min_reps, min_time):
     blas.set_threads(threads)
     with torch.no_grad():
         convs = conv_kernels(torch, model, x)
-        for _ in range(warmup):
-            model(x)
-        times = []
-        while len(times) < min_reps or sum(times) < min_time:
-            t0 = time.perf_counter()
-            model(x)
-            times.append(time.perf_counter() - t0)
+        times = pypeer.time_calls(lambda: model(x), warmup, min_reps, min_time)
     return {"threads": torch.get_num_threads(), "blas_threads": blas.threads(),
             "median_s": statistics.median(times), "reps": len(times), "convs": convs}
 
@@ -220,50 +158,32 @@ def main():
         import torch
         import torchvision
     except Exception as e:  # ImportError, or a broken install's OSError
-        reply({"error": "cannot import torch and torchvision: %s" % e})
+        pypeer.reply({"error": "cannot import torch and torchvision: %s" % e})
         return 1
-    blas = BLAS()
-    config = torch.__config__.show()
-    onednn = re.search(r"(?:MKL-DNN|oneDNN) (v[0-9.]+)", config)
-    capability = re.search(r"CPU capability usage: (\S+)", config)
-    reply({
-        "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
-        "mkldnn": torch.backends.mkldnn.is_available(),
-        "onednn": onednn.group(1) if onednn else None,
-        "cpu_capability": capability.group(1) if capability else None,
-        "python": "%s %s" % (sys.executable, platform.python_version()),
-        "blas": blas.describe(),
-        "env": {k: os.environ.get(k) for k in ENV_KEYS},
-    })
+    blas = pypeer.BLAS()
+    pypeer.reply(pypeer.describe_torch(torch, torchvision, blas))
 
-    name, model, x = None, None, None
-    for line in sys.stdin:
-        f = line.split()
-        if not f:
-            continue
-        if f[0] == "quit":
-            break
-        try:
-            if f[0] == "fixture" and len(f) == 3:
-                name, model, x = None, None, None  # free the last model first
-                m, x, y = build(torch, torchvision, f[1], int(f[2]), args.seed)
-                weights = os.path.join(args.dir, f[1] + ".pth")
-                io = os.path.join(args.dir, f[1] + "-io.pt")
-                torch.save(m.state_dict(), weights)
-                torch.save({"input": x, "output": y}, io)
-                name, model = f[1], m
-                reply({"model": name, "weights": weights, "io": io,
-                       "params": sum(t.numel() for t in m.parameters())})
-            elif f[0] == "time" and len(f) == 6:
-                if f[1] != name:
-                    raise ValueError("time %s: the loaded model is %s" % (f[1], name))
-                reply(time_model(torch, blas, model, x, int(f[2]), int(f[3]), int(f[4]), float(f[5])))
-            else:
-                raise ValueError("unknown command %r, want 'fixture NAME SIZE', "
-                                 "'time NAME T WARMUP MIN_REPS MIN_TIME' or 'quit'" % line.strip())
-        except Exception as e:
-            reply({"error": "%s: %s" % (type(e).__name__, e)})
+    loaded = {"name": None, "model": None, "x": None}
+
+    def handle(f, line):
+        if f[0] == "fixture" and len(f) == 3:
+            loaded.update(name=None, model=None, x=None)  # free the last model first
+            m, x, y = build(torch, torchvision, f[1], int(f[2]), args.seed)
+            weights = os.path.join(args.dir, f[1] + ".pth")
+            io = os.path.join(args.dir, f[1] + "-io.pt")
+            torch.save(m.state_dict(), weights)
+            torch.save({"input": x, "output": y}, io)
+            loaded.update(name=f[1], model=m, x=x)
+            return {"model": f[1], "weights": weights, "io": io,
+                    "params": sum(t.numel() for t in m.parameters())}
+        if f[0] == "time" and len(f) == 6:
+            if f[1] != loaded["name"]:
+                raise ValueError("time %s: the loaded model is %s" % (f[1], loaded["name"]))
+            return time_model(torch, blas, loaded["model"], loaded["x"], int(f[2]), int(f[3]), int(f[4]), float(f[5]))
+        raise ValueError("unknown command %r, want 'fixture NAME SIZE', "
+                         "'time NAME T WARMUP MIN_REPS MIN_TIME' or 'quit'" % line.strip())
+
+    pypeer.serve(handle)
     return 0
 
 

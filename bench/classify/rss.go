@@ -115,7 +115,7 @@ func measureRSS(cfg config, dir string, pt *pytorch, log io.Writer) (rssReport, 
 				}},
 			{fmt.Sprintf("PyTorch: torch.load, torchvision %s load_state_dict, one forward", name), 1,
 				func() *exec.Cmd {
-					return pythonCommand(cfg, dir, pt.core, "--rss-model", name, "--rss-weights", fx.Weights, "--size", fmt.Sprint(size))
+					return pt.Command("--rss-model", name, "--rss-weights", fx.Weights, "--size", fmt.Sprint(size))
 				}},
 		}
 		for _, p := range procs {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"govision.dev/accel"
+	"govision.dev/bench/internal/pypeer"
 )
 
 // requireOpenCV skips the test unless Debian's interpreter has cv2 and
@@ -20,11 +21,8 @@ import (
 func requireOpenCV(t *testing.T) string {
 	t.Helper()
 	const python = "/usr/bin/python3"
-	if _, err := os.Stat(python); err != nil {
-		t.Skipf("no %s: %v", python, err)
-	}
-	if out, err := exec.Command(python, "-E", "-s", "-c", "import cv2, numpy").CombinedOutput(); err != nil {
-		t.Skipf("%s cannot import cv2 (apt-get install python3-opencv): %v: %s", python, err, bytes.TrimSpace(out))
+	if err := pypeer.Importable(python, "cv2", "numpy"); err != nil {
+		t.Skipf("%v (apt-get install python3-opencv)", err)
 	}
 	if _, err := os.Stat("/usr/share/darknet/cfg/yolov3-tiny.cfg"); err != nil {
 		t.Skipf("no Debian darknet cfgs (apt-get install darknet): %v", err)

@@ -5,15 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
-	"os/exec"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"govision.dev/bench/internal/measure"
+	"govision.dev/bench/internal/pypeer"
 )
 
 // peerScript is opencv_peer.py, passed to the interpreter with -c so that
@@ -68,53 +66,22 @@ type opencv struct {
 	*measure.Peer
 }
 
-// missingCV2Error says the interpreter lacks cv2.
-type missingCV2Error struct{ python, why string }
-
-func (e *missingCV2Error) Error() string {
-	return fmt.Sprintf("yolo: %s has no usable cv2: %s", e.python, e.why)
-}
-
 // startOpenCV starts opencv_peer.py with cfg's interpreter in dir and
 // reads its description, installing python3-opencv first if cv2 is
-// missing and cfg.install is set.
+// missing and cfg.install is set. OpenBLAS's core and cache settings are
+// removed from the environment (as the other harnesses do): OpenCV's DNN
+// convolutions do not use a BLAS, but its core links one.
 func startOpenCV(cfg config, dir string, log io.Writer) (*opencv, error) {
-	p, err := spawnOpenCV(cfg, dir)
-	var missing *missingCV2Error
-	if errors.As(err, &missing) && cfg.install {
-		fmt.Fprintf(log, "yolo: %v; apt-get install -y python3-opencv\n", err)
-		if ierr := measure.AptInstall(log, "python3-opencv"); ierr != nil {
-			fmt.Fprintf(log, "yolo: %v\n", ierr)
-		}
-		p, err = spawnOpenCV(cfg, dir)
-	}
-	return p, err
-}
-
-// spawnOpenCV starts the peer and reads its description line. -E and -s
-// keep PYTHONPATH and the user's site-packages (another OpenCV, another
-// numpy) out of Debian's interpreter; running in dir keeps a file named
-// like a module in the current directory from shadowing it. OpenBLAS's
-// core and cache settings are removed from the environment (as the other
-// harnesses do): OpenCV's DNN convolutions do not use a BLAS, but its
-// core links one.
-func spawnOpenCV(cfg config, dir string) (*opencv, error) {
-	if _, err := os.Stat(cfg.python); err != nil {
-		return nil, &missingCV2Error{cfg.python, err.Error()}
-	}
-	cmd := exec.Command(cfg.python, "-E", "-s", "-c", peerScript, "--dir", dir)
-	cmd.Dir = dir
-	cmd.Env = measure.PeerEnv(os.Environ(), "detect", "")
-	p := &opencv{}
-	peer, err := measure.StartPeer(cmd, "yolo: opencv_peer.py", &p.info)
+	peer, info, err := pypeer.Start[opencvInfo](pypeer.Spec{
+		Harness: "yolo", Name: "opencv_peer.py", Script: peerScript,
+		Python: cfg.python, Dir: dir, Args: []string{"--dir", dir},
+		Env:   measure.PeerEnv(os.Environ(), "detect", ""),
+		Lacks: "cv2", Packages: []string{"python3-opencv"}, Install: cfg.install,
+	}, log)
 	if err != nil {
-		if strings.Contains(err.Error(), "cannot import cv2") {
-			return nil, &missingCV2Error{cfg.python, err.Error()}
-		}
 		return nil, err
 	}
-	p.Peer = peer
-	return p, nil
+	return &opencv{info: *info, Peer: peer}, nil
 }
 
 // load has the peer read the model's cfg and weights and write the
@@ -165,22 +132,6 @@ func (p *opencv) time(name string, t, warmup, minReps int, minTime time.Duration
 // describe is the report's OpenCV line.
 func (p *opencv) describe() string {
 	i := p.info
-	str := func(s *string) string {
-		if s == nil {
-			return "unknown"
-		}
-		return *s
-	}
-	s := fmt.Sprintf("cv2 %s (Debian python3-opencv), parallel framework %s, baseline %s, dispatched %s; %s",
-		i.OpenCV, str(i.Parallel), str(i.Baseline), str(i.Dispatched), i.Python)
-	var env []string
-	for _, k := range slices.Sorted(maps.Keys(i.Env)) {
-		if v := i.Env[k]; v != nil {
-			env = append(env, k+"="+*v)
-		}
-	}
-	if len(env) == 0 {
-		env = []string{"none of " + strings.Join(slices.Sorted(maps.Keys(i.Env)), ", ")}
-	}
-	return s + "; environment: " + strings.Join(env, " ")
+	return fmt.Sprintf("cv2 %s (Debian python3-opencv), parallel framework %s, baseline %s, dispatched %s; %s; environment: %s",
+		i.OpenCV, pypeer.Known(i.Parallel), pypeer.Known(i.Baseline), pypeer.Known(i.Dispatched), i.Python, pypeer.EnvLine(i.Env))
 }

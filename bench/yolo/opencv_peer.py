@@ -5,6 +5,9 @@ temporary directory (so that nothing there can shadow `import cv2`):
 
     cd DIR && /usr/bin/python3 -E -s -c "<this script>" --dir DIR
 
+having first written pypeer.py (bench/internal/pypeer), which it imports,
+into DIR.
+
 It prints one JSON line describing itself (OpenCV's version, its parallel
 framework and CPU dispatch from cv2.getBuildInformation(), the Python
 interpreter, the environment), then serves commands, one per line on
@@ -40,21 +43,16 @@ exits with status 1.
 """
 
 import argparse
-import json
 import os
 import platform
 import re
 import statistics
 import sys
-import time
+
+import pypeer  # written next to this script by the harness (bench/internal/pypeer)
 
 ENV_KEYS = ("OPENCV_FOR_THREADS_NUM", "OMP_NUM_THREADS", "OPENCV_DNN_BACKEND_INFERENCE_ENGINE_TYPE",
             "OPENCV_CPU_DISABLE", "OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS")
-
-
-def reply(obj):
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
 
 
 def build_line(info, key):
@@ -111,13 +109,7 @@ class Peer:
             net.setInput(blob)
             net.forward(out_names)
 
-        for _ in range(warmup):
-            call()
-        times = []
-        while len(times) < min_reps or sum(times) < min_time:
-            t0 = time.perf_counter()
-            call()
-            times.append(time.perf_counter() - t0)
+        times = pypeer.time_calls(call, warmup, min_reps, min_time)
         return {"threads": self.cv2.getNumThreads(), "median_s": statistics.median(times),
                 "best_s": min(times), "reps": len(times)}
 
@@ -130,10 +122,10 @@ def main():
         import cv2
         import numpy as np
     except Exception as e:  # ImportError, or a broken install's OSError
-        reply({"error": "cannot import cv2 and numpy: %s" % e})
+        pypeer.reply({"error": "cannot import cv2 and numpy: %s" % e})
         return 1
     info = cv2.getBuildInformation()
-    reply({
+    pypeer.reply({
         "opencv": cv2.__version__,
         "parallel": build_line(info, "Parallel framework"),
         "baseline": build_line(info, "Baseline"),
@@ -143,26 +135,20 @@ def main():
         "env": {k: os.environ.get(k) for k in ENV_KEYS},
     })
     peer = Peer(cv2, np, args.dir)
-    for line in sys.stdin:
-        f = line.split()
-        if not f:
-            continue
-        if f[0] == "quit":
-            break
-        try:
-            if f[0] == "load" and len(f) == 8:
-                layers = [int(v) for v in f[7].split(",") if v]
-                reply(peer.load(f[1], f[2], f[3], f[4], int(f[5]), int(f[6]), layers))
-            elif f[0] == "time" and len(f) == 6:
-                reply(peer.time(f[1], int(f[2]), int(f[3]), int(f[4]), float(f[5])))
-            elif f[0] == "unload" and len(f) == 2:
-                peer.nets.pop(f[1], None)
-                reply({"model": f[1]})
-            else:
-                raise ValueError("unknown command %r, want 'load NAME CFG WEIGHTS INPUT H W LAYERS', "
-                                 "'time NAME T WARMUP MIN_REPS MIN_TIME', 'unload NAME' or 'quit'" % line.strip())
-        except Exception as e:
-            reply({"error": "%s: %s" % (type(e).__name__, e)})
+
+    def handle(f, line):
+        if f[0] == "load" and len(f) == 8:
+            layers = [int(v) for v in f[7].split(",") if v]
+            return peer.load(f[1], f[2], f[3], f[4], int(f[5]), int(f[6]), layers)
+        if f[0] == "time" and len(f) == 6:
+            return peer.time(f[1], int(f[2]), int(f[3]), int(f[4]), float(f[5]))
+        if f[0] == "unload" and len(f) == 2:
+            peer.nets.pop(f[1], None)
+            return {"model": f[1]}
+        raise ValueError("unknown command %r, want 'load NAME CFG WEIGHTS INPUT H W LAYERS', "
+                         "'time NAME T WARMUP MIN_REPS MIN_TIME', 'unload NAME' or 'quit'" % line.strip())
+
+    pypeer.serve(handle)
     return 0
 
 
