@@ -75,3 +75,21 @@ func BenchmarkConv2DGemm(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPackedConv2DWide times PackedConv.Conv2D on YOLOv3-tiny's first
+// layer (3→16, 3x3, at 416×416): a wide, shallow product (16 rows, 173056
+// columns, 27 deep) whose cost is in handing work to the threads; run
+// with -cpu 1,2.
+func BenchmarkPackedConv2DWide(b *testing.B) {
+	p := ConvParams{N: 1, C: 3, H: 416, W: 416, OutC: 16, KH: 3, KW: 3, PadH: 1, PadW: 1}.withDefaults()
+	oh, ow := p.OutSize()
+	rng := rand.New(rand.NewPCG(1, 1))
+	src := randSlice(rng, p.C*p.H*p.W)
+	weight := randSlice(rng, p.OutC*p.C*9)
+	dst := make([]float32, p.OutC*oh*ow)
+	pc := PackConv(weight, p)
+	ep := &Epilogue{Bias: randSlice(rng, p.OutC), Act: ActLeakyReLU, Slope: 0.1}
+	for b.Loop() {
+		pc.Conv2D(dst, src, p, ep)
+	}
+}

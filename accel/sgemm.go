@@ -390,7 +390,8 @@ func sgemmBlocked(kern gemmKernel, transA bool, m, n, k int, alpha float32, a []
 	// tasks share anything: then all n columns are one grid, handed to
 	// the pool once. Blocks of gemmNC columns would hand it work once per
 	// block: YOLOv3-tiny's first layer (16 rows, 173056 columns, 27 deep)
-	// is 43 blocks of 30 µs, and ran no faster on two threads than on one.
+	// is 43 blocks, and took twice as long at one thread and no less at
+	// two (BenchmarkPackedConv2DWide).
 	ownB := aPacked != nil && direct == nil && !wholeB &&
 		newGemmGrid(m, (n+nr-1)/nr, mr, nr, Threads()).mBlocks == 1
 	step := gemmNC

@@ -40,3 +40,16 @@ func BenchmarkFaceDetect(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFaceInput times face-api's preprocessing alone (faceInput: pad
+// to a square and resize to 416) on darknet's person.jpg, 640×424, as
+// bench/faces's photos need it; skipped without Debian's darknet.
+func BenchmarkFaceInput(b *testing.B) {
+	img, err := imageio.DecodeFile(faceAPIPhotos["person.png"])
+	if err != nil {
+		b.Skipf("darknet's person.jpg: %v", err)
+	}
+	for b.Loop() {
+		faceInput(img, 416).Release()
+	}
+}
